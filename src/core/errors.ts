@@ -1,0 +1,45 @@
+/**
+ * Stable error codes. They are part of the API contract: clients and tests match on
+ * them, never on message text.
+ */
+export type LedgerErrorCode =
+  | "ERR_INVALID_INPUT"
+  | "ERR_INVALID_JSON"
+  | "ERR_EXPECTED_VERSION"
+  | "ERR_IDEMPOTENCY_KEY_REUSED"
+  | "ERR_IDEMPOTENCY_IN_FLIGHT"
+  | "ERR_NOT_FOUND"
+  | "ERR_OVERLOADED"
+  | "ERR_UNAVAILABLE"
+  | "ERR_CHAIN_BROKEN"
+  | "ERR_MIGRATION_CHANGED"
+  | "ERR_CONFIG"
+  | "ERR_INTERNAL";
+
+/**
+ * The one error base of Annal (as jose's JOSEError): a stable `code`, a message for
+ * humans, optional structured `details`, and an ES2022 `cause`. No HTTP here: the API
+ * edge maps codes to statuses.
+ */
+export class LedgerError extends Error {
+  readonly code: LedgerErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  /** Whether trying the same operation again may succeed (network, overload). */
+  readonly retriable: boolean;
+
+  constructor(
+    code: LedgerErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown>; retriable?: boolean } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "LedgerError";
+    this.code = code;
+    this.details = options.details;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export function isLedgerError(value: unknown, code?: LedgerErrorCode): value is LedgerError {
+  return value instanceof LedgerError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,99 @@
+import { canonicalJson, type JsonValue } from "./canonical-json.js";
+import { fromBase64, toBase64, toHex, utf8 } from "./bytes.js";
+import { DOMAIN_DATA, DOMAIN_EVENT, sha256 } from "./hash.js";
+
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * The signed header of an event: everything that is hashed, in the form that is hashed.
+ * Hashes are standard base64 (with padding) strings of 32 bytes; positions and versions
+ * start at 1 and are safe integers.
+ */
+export interface EventHeader {
+  position: number;
+  streamId: string;
+  streamVersion: number;
+  eventId: string;
+  type: string;
+  recordedAt: string;
+  metadata: JsonObject;
+  dataHash: string;
+  prevHash: string;
+  streamPrevHash: string;
+  keyId: string;
+}
+
+/**
+ * A committed event as stored and served. `data` and `dataSalt` are absent once a
+ * payload is redacted; `dataHash` (and so the chain) survives redaction.
+ */
+export interface EventRecord extends EventHeader {
+  data?: JsonValue;
+  dataSalt?: string;
+  redacted?: boolean;
+  hash: string;
+  signature: string;
+}
+
+/** Format version of the header; part of the hashed bytes. */
+export const EVENT_FORMAT_VERSION = 1;
+
+/**
+ * dataHash = SHA-256("annal/data/v1" || 0x00 || salt || UTF-8(JCS(data))).
+ * The 32-byte random salt makes a redacted payload impossible to confirm by guessing.
+ */
+export function computeDataHash(salt: Uint8Array, data: JsonValue): Uint8Array {
+  return sha256(DOMAIN_DATA, salt, utf8(canonicalJson(data)));
+}
+
+/** The canonical header bytes (RFC 8785) that the event hash covers. */
+export function eventHeaderJson(header: EventHeader): string {
+  return canonicalJson({
+    v: EVENT_FORMAT_VERSION,
+    position: header.position,
+    streamId: header.streamId,
+    streamVersion: header.streamVersion,
+    eventId: header.eventId,
+    type: header.type,
+    recordedAt: header.recordedAt,
+    metadata: header.metadata,
+    dataHash: header.dataHash,
+    prevHash: header.prevHash,
+    streamPrevHash: header.streamPrevHash,
+    keyId: header.keyId,
+  });
+}
+
+/** hash = SHA-256("annal/event/v1" || 0x00 || UTF-8(JCS(header))). Signed as is (32 bytes). */
+export function computeEventHash(header: EventHeader): Uint8Array {
+  return sha256(DOMAIN_EVENT, utf8(eventHeaderJson(header)));
+}
+
+/** Key id of an Ed25519 public key: the first 8 bytes of SHA-256(raw key), lowercase hex. */
+export function keyIdOf(rawPublicKey: Uint8Array): string {
+  return toHex(sha256(rawPublicKey).subarray(0, 8));
+}
+
+/** Copies the hashed fields of a record, dropping data, salt, hash and signature. */
+export function headerOf(record: EventRecord): EventHeader {
+  return {
+    position: record.position,
+    streamId: record.streamId,
+    streamVersion: record.streamVersion,
+    eventId: record.eventId,
+    type: record.type,
+    recordedAt: record.recordedAt,
+    metadata: record.metadata,
+    dataHash: record.dataHash,
+    prevHash: record.prevHash,
+    streamPrevHash: record.streamPrevHash,
+    keyId: record.keyId,
+  };
+}
+
+export function decodeHash(value: string): Uint8Array | undefined {
+  const bytes = fromBase64(value);
+  return bytes?.length === 32 ? bytes : undefined;
+}
+
+export { toBase64 };

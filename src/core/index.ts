@@ -1,0 +1,34 @@
+// The pure core: no I/O, no clock, no randomness. Runs in Node, Bun and browsers.
+export { concatBytes, equalBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from "./bytes.js";
+export { assertIJson, canonicalJson, type JsonValue } from "./canonical-json.js";
+export { CHAIN_HEAD_EXTENSION, formatCheckpointBody, parseCheckpointBody, type Checkpoint } from "./checkpoint.js";
+export { isCanonicalSignature, strictVerifier, verifyEd25519, type SignatureVerifier } from "./ed25519.js";
+export { isLedgerError, LedgerError, type LedgerErrorCode } from "./errors.js";
+export {
+  computeDataHash,
+  computeEventHash,
+  decodeHash,
+  EVENT_FORMAT_VERSION,
+  eventHeaderJson,
+  headerOf,
+  keyIdOf,
+  type EventHeader,
+  type EventRecord,
+  type JsonObject,
+} from "./event-record.js";
+export { DOMAIN_DATA, DOMAIN_EVENT, HASH_LENGTH, sha256, ZERO_HASH } from "./hash.js";
+export { createMerkleAccumulator, EMPTY_ROOT, leafHash, merkleRootOf, nodeHash, type MerkleAccumulator, type MerkleFrontier } from "./merkle.js";
+export {
+  findNoteSignature,
+  formatNote,
+  formatSignatureLine,
+  formatVerifierKey,
+  isValidKeyName,
+  noteKeyHash,
+  parseNote,
+  parseVerifierKey,
+  type NoteSignature,
+  type ParsedNote,
+} from "./signed-note.js";
+export { parseStrictJson, type StrictJsonOptions } from "./strict-json.js";
+export { createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type Verdict } from "./verify-chain.js";

@@ -1,0 +1,112 @@
+import { equalBytes, fromBase64, toBase64 } from "./bytes.js";
+import { parseCheckpointBody } from "./checkpoint.js";
+import { computeDataHash, computeEventHash, decodeHash, headerOf, type EventRecord } from "./event-record.js";
+import type { SignatureVerifier } from "./ed25519.js";
+import { ZERO_HASH } from "./hash.js";
+import { createMerkleAccumulator, leafHash } from "./merkle.js";
+import { findNoteSignature, parseNote } from "./signed-note.js";
+
+export type Verdict = { ok: true } | { ok: false; position: number; reason: string };
+
+export interface ChainVerifierOptions {
+  /** Ed25519 public keys by key id. */
+  publicKeys: ReadonlyMap<string, Uint8Array>;
+  verifySignature: SignatureVerifier;
+  /** Skip per-event signatures (the "fast" mode: chain, hashes and checkpoints only). */
+  skipEventSignatures?: boolean;
+}
+
+export interface CheckpointKey {
+  name: string;
+  publicKey: Uint8Array;
+}
+
+/**
+ * Verifies a run of consecutive events from position 1: every data hash (unless
+ * redacted), event hash, global and per-stream link, signature, and the Merkle root of
+ * any checkpoint whose size has been reached. The first failure is sticky and names the
+ * position, so a caller can stop at once.
+ *
+ * @example
+ *   const v = createChainVerifier({ publicKeys, verifySignature: verifyEd25519 });
+ *   for (const r of records) { const verdict = v.push(r); if (!verdict.ok) break; }
+ */
+export function createChainVerifier(options: ChainVerifierOptions) {
+  let expectedPosition = 1;
+  let prevHash: Uint8Array = ZERO_HASH;
+  const streams = new Map<string, { version: number; hash: Uint8Array }>();
+  const tree = createMerkleAccumulator();
+  let failure: Verdict | undefined;
+
+  const fail = (position: number, reason: string): Verdict => (failure = { ok: false, position, reason });
+
+  function push(record: EventRecord): Verdict {
+    if (failure) return failure;
+    const position = record.position;
+    if (position !== expectedPosition) {
+      return fail(expectedPosition, position < expectedPosition ? `position ${position} repeated or out of order` : `position ${expectedPosition} is missing (next seen: ${position})`);
+    }
+    const hash = decodeHash(record.hash);
+    if (!hash) return fail(position, "hash is not 32 bytes of base64");
+    if (record.data !== undefined && !record.redacted) {
+      const salt = record.dataSalt === undefined ? undefined : fromBase64(record.dataSalt);
+      if (!salt) return fail(position, "data salt missing or malformed");
+      if (toBase64(computeDataHash(salt, record.data)) !== record.dataHash) return fail(position, "data does not match dataHash");
+    }
+    let computed: Uint8Array;
+    try {
+      computed = computeEventHash(headerOf(record));
+    } catch (error) {
+      return fail(position, `header cannot be canonicalised: ${(error as Error).message}`);
+    }
+    if (!equalBytes(computed, hash)) return fail(position, "event hash does not match its header");
+    const prev = decodeHash(record.prevHash);
+    if (!prev || !equalBytes(prev, prevHash)) return fail(position, "prevHash does not link to the previous event");
+    const stream = streams.get(record.streamId);
+    const expectedVersion = (stream?.version ?? 0) + 1;
+    if (record.streamVersion !== expectedVersion) return fail(position, `stream ${record.streamId} version ${record.streamVersion}, expected ${expectedVersion}`);
+    const streamPrev = decodeHash(record.streamPrevHash);
+    if (!streamPrev || !equalBytes(streamPrev, stream?.hash ?? ZERO_HASH)) return fail(position, `streamPrevHash does not link to the previous event of stream ${record.streamId}`);
+    if (!options.skipEventSignatures) {
+      const key = options.publicKeys.get(record.keyId);
+      if (!key) return fail(position, `unknown key id ${record.keyId}`);
+      const signature = fromBase64(record.signature);
+      if (!signature || !options.verifySignature(key, hash, signature)) return fail(position, "signature does not verify");
+    }
+    streams.set(record.streamId, { version: record.streamVersion, hash });
+    prevHash = hash;
+    tree.append(leafHash(hash));
+    expectedPosition++;
+    return { ok: true };
+  }
+
+  /** Checks a signed checkpoint note against the events pushed so far (size must match). */
+  function checkCheckpoint(note: string, key: CheckpointKey, origin?: string): Verdict {
+    if (failure) return failure;
+    const size = tree.size;
+    const parsed = parseNote(note);
+    const body = parsed && parseCheckpointBody(parsed.text);
+    if (!parsed || !body) return fail(size, "checkpoint note is malformed");
+    if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
+    if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
+    const sig = findNoteSignature(parsed, key.name, key.publicKey);
+    if (!sig || !options.verifySignature(key.publicKey, new TextEncoder().encode(parsed.text), sig.signature)) return fail(size, "checkpoint signature does not verify");
+    if (body.rootHash !== toBase64(tree.root())) return fail(size, "checkpoint root does not match the events");
+    if (size > 0 && body.chainHead !== toBase64(prevHash)) return fail(size, "checkpoint chain head does not match the last event");
+    return { ok: true };
+  }
+
+  return {
+    push,
+    checkCheckpoint,
+    get size() {
+      return tree.size;
+    },
+    root: () => tree.root(),
+    get failure() {
+      return failure;
+    },
+  };
+}
+
+export type ChainVerifier = ReturnType<typeof createChainVerifier>;
