@@ -32,3 +32,4 @@ export {
 } from "./signed-note.js";
 export { parseStrictJson, type StrictJsonOptions } from "./strict-json.js";
 export { createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type Verdict } from "./verify-chain.js";
+export { EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, isValidEventId, isValidEventType, isValidStreamId, STREAM_ID_PATTERN } from "./names.js";
