@@ -15,6 +15,7 @@ export type LedgerErrorCode =
   | "ERR_NOT_FOUND"
   | "ERR_OVERLOADED"
   | "ERR_UNAVAILABLE"
+  | "ERR_DUPLICATE_EVENT"
   | "ERR_CHAIN_BROKEN"
   | "ERR_MIGRATION_CHANGED"
   | "ERR_CONFIG"

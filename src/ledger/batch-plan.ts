@@ -1,0 +1,208 @@
+import {
+  canonicalJson,
+  computeDataHash,
+  computeEventHash,
+  createMerkleAccumulator,
+  formatCheckpointBody,
+  formatNote,
+  leafHash,
+  LedgerError,
+  noteKeyHash,
+  toBase64,
+  utf8,
+  type EventHeader,
+  type JsonObject,
+  type MerkleFrontier,
+} from "../core/index.js";
+import type { Signer } from "../keys/index.js";
+import type { AppendRequest, Receipt } from "./types.js";
+
+/** The durable state an append batch starts from, read under the chain-head lock. */
+export interface ChainState {
+  position: number;
+  hash: Uint8Array;
+  frontier: MerkleFrontier;
+}
+
+export interface StreamState {
+  version: number;
+  lastHash: Uint8Array;
+}
+
+export interface QueuedAppend {
+  request: AppendRequest;
+  principal: string;
+  fingerprint: Uint8Array;
+}
+
+export interface IdempotencyHit {
+  fingerprint: Uint8Array;
+  receipt: string;
+}
+
+/** One row of annal.events plus its payload, ready for the multi-row insert. */
+export interface PlannedEvent {
+  header: EventHeader;
+  metadataJson: string;
+  dataJson: string;
+  salt: Uint8Array;
+  hash: Uint8Array;
+  signature: Uint8Array;
+}
+
+export type Outcome = { ok: true; receipt: Receipt; replayed: boolean } | { ok: false; error: LedgerError };
+
+export interface BatchPlan {
+  events: PlannedEvent[];
+  streams: Map<string, StreamState>;
+  head: ChainState;
+  checkpoint?: { treeSize: number; rootHash: Uint8Array; chainHead: Uint8Array; note: string };
+  idempotency: Array<{ principal: string; key: string; fingerprint: Uint8Array; receipt: string }>;
+  outcomes: Outcome[];
+}
+
+export interface PlanDeps {
+  signer: Signer;
+  origin: string;
+  recordedAt: string;
+  randomBytes(length: number): Uint8Array;
+  randomUUID(): string;
+}
+
+const ZERO = new Uint8Array(32);
+
+function versionConflict(request: AppendRequest, actual: number): LedgerError | undefined {
+  const expected = request.expectedVersion ?? "any";
+  const fail = (wanted: string) =>
+    new LedgerError("ERR_EXPECTED_VERSION", `stream ${request.streamId} is at version ${actual}, expected ${wanted}`, {
+      details: { streamId: request.streamId, expectedVersion: expected, actualVersion: actual },
+    });
+  if (expected === "any") return undefined;
+  if (expected === "no_stream") return actual === 0 ? undefined : fail("no stream");
+  if (expected === "stream_exists") return actual > 0 ? undefined : fail("an existing stream");
+  return actual === expected ? undefined : fail(String(expected));
+}
+
+/**
+ * Decides every append of a batch against the state read under the lock, in queue
+ * order (so two appends to one stream in one batch see each other), and builds the
+ * rows, hashes, signatures and the checkpoint. Pure but for the injected signer and
+ * randomness; the caller writes the plan in the same transaction that read the state.
+ */
+export function planBatch(
+  deps: PlanDeps,
+  start: ChainState,
+  streams: Map<string, StreamState>,
+  queued: readonly QueuedAppend[],
+  idempotencyHits: Map<string, IdempotencyHit>,
+  existingEventIds: Set<string>,
+): BatchPlan {
+  const tree = createMerkleAccumulator(start.frontier);
+  let position = start.position;
+  let prevHash = start.hash;
+  const touched = new Map<string, StreamState>();
+  const events: PlannedEvent[] = [];
+  const outcomes: Outcome[] = [];
+  const accepted: Array<{ index: number; first: number; count: number }> = [];
+  const idempotency: BatchPlan["idempotency"] = [];
+  const seenIds = new Set(existingEventIds);
+  const keyHash = noteKeyHash(deps.origin, deps.signer.publicKey);
+
+  queued.forEach((item, index) => {
+    const { request } = item;
+    const key = request.idempotencyKey;
+    if (key !== undefined) {
+      const hit = idempotencyHits.get(idempotencyMapKey(item.principal, key));
+      if (hit) {
+        outcomes[index] = sameBytes(hit.fingerprint, item.fingerprint)
+          ? { ok: true, receipt: JSON.parse(hit.receipt) as Receipt, replayed: true }
+          : { ok: false, error: new LedgerError("ERR_IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request", { details: { idempotencyKey: key } }) };
+        return;
+      }
+    }
+    const duplicate = request.events.find((e) => e.eventId !== undefined && seenIds.has(e.eventId));
+    if (duplicate) {
+      outcomes[index] = { ok: false, error: new LedgerError("ERR_DUPLICATE_EVENT", `event ${duplicate.eventId} already exists`, { details: { eventId: duplicate.eventId } }) };
+      return;
+    }
+    const stream = touched.get(request.streamId) ?? streams.get(request.streamId) ?? { version: 0, lastHash: ZERO };
+    const conflict = versionConflict(request, stream.version);
+    if (conflict) {
+      outcomes[index] = { ok: false, error: conflict };
+      return;
+    }
+    const first = events.length;
+    let version = stream.version;
+    let streamPrev = stream.lastHash;
+    for (const input of request.events) {
+      position++;
+      version++;
+      const salt = deps.randomBytes(32);
+      const dataJson = canonicalJson(input.data);
+      const metadata: JsonObject = input.metadata ?? {};
+      const eventId = input.eventId ?? deps.randomUUID();
+      seenIds.add(eventId);
+      const header: EventHeader = {
+        position,
+        streamId: request.streamId,
+        streamVersion: version,
+        eventId,
+        type: input.type,
+        recordedAt: deps.recordedAt,
+        metadata,
+        dataHash: toBase64(computeDataHash(salt, input.data)),
+        prevHash: toBase64(prevHash),
+        streamPrevHash: toBase64(streamPrev),
+        keyId: deps.signer.keyId,
+      };
+      const hash = computeEventHash(header);
+      events.push({ header, metadataJson: canonicalJson(metadata), dataJson, salt, hash, signature: deps.signer.sign(hash) });
+      tree.append(leafHash(hash));
+      prevHash = hash;
+      streamPrev = hash;
+    }
+    touched.set(request.streamId, { version, lastHash: streamPrev });
+    accepted.push({ index, first, count: request.events.length });
+  });
+
+  const plan: BatchPlan = { events, streams: touched, head: start, idempotency, outcomes };
+  if (events.length === 0) return plan;
+
+  const rootHash = tree.root();
+  const body = formatCheckpointBody({ origin: deps.origin, treeSize: position, rootHash: toBase64(rootHash), chainHead: toBase64(prevHash) });
+  const note = formatNote(body, [{ name: deps.origin, keyHash, signature: deps.signer.sign(utf8(body)) }]);
+  plan.checkpoint = { treeSize: position, rootHash, chainHead: prevHash, note };
+  plan.head = { position, hash: prevHash, frontier: tree.frontier() };
+  const checkpoint = { treeSize: position, rootHash: toBase64(rootHash), note };
+
+  for (const { index, first, count } of accepted) {
+    const item = queued[index]!;
+    const mine = events.slice(first, first + count);
+    const receipt: Receipt = {
+      streamId: item.request.streamId,
+      streamVersion: mine[mine.length - 1]!.header.streamVersion,
+      events: mine.map((e) => ({
+        position: e.header.position,
+        streamVersion: e.header.streamVersion,
+        eventId: e.header.eventId,
+        hash: toBase64(e.hash),
+        keyId: e.header.keyId,
+        signature: toBase64(e.signature),
+      })),
+      checkpoint,
+    };
+    outcomes[index] = { ok: true, receipt, replayed: false };
+    if (item.request.idempotencyKey !== undefined) {
+      idempotency.push({ principal: item.principal, key: item.request.idempotencyKey, fingerprint: item.fingerprint, receipt: JSON.stringify(receipt) });
+    }
+  }
+  return plan;
+}
+
+export function idempotencyMapKey(principal: string, key: string): string {
+  return `${principal}\u0000${key}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

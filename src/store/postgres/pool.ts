@@ -1,0 +1,34 @@
+import pg from "pg";
+
+// bigint (int8) columns come back as strings by default; every bigint Annal stores is a
+// position, version or size below 2^53, so parse them as numbers once, here.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} exceeds 2^53`);
+  return n;
+});
+
+export interface PoolOptions {
+  connectionString: string;
+  /** Role to SET after connecting (the least-privileged application role), or undefined to keep the login role. */
+  role?: string | undefined;
+  max?: number;
+  applicationName?: string;
+}
+
+/** A pg pool whose every connection runs as `role` (so the app cannot UPDATE or DELETE the log). */
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? "annal",
+    connectionTimeoutMillis: 10_000,
+    // The role is a startup parameter, not a later SET ROLE: if it does not exist or the
+    // login may not assume it, the connection fails instead of silently keeping more rights.
+    ...(options.role ? { options: `-c role=${options.role}` } : {}),
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection must not crash the process; the next checkout reconnects.
+  pool.on("error", () => undefined);
+  return pool;
+}

@@ -1,0 +1,49 @@
+import type { EventRecord, JsonObject, JsonValue } from "../../core/index.js";
+
+export interface EventRow {
+  position: number;
+  stream_id: string;
+  stream_version: number;
+  event_id: string;
+  type: string;
+  recorded_at: string;
+  metadata: string;
+  data_hash: Buffer;
+  prev_hash: Buffer;
+  stream_prev_hash: Buffer;
+  hash: Buffer;
+  key_id: string;
+  signature: Buffer;
+  data: string | null;
+  salt: Buffer | null;
+}
+
+export const EVENT_COLUMNS = `e.position, e.stream_id, e.stream_version, e.event_id::text AS event_id, e.type, e.recorded_at,
+  e.metadata, e.data_hash, e.prev_hash, e.stream_prev_hash, e.hash, e.key_id, e.signature, p.data, p.salt`;
+
+export const EVENTS_FROM = "annal.events e LEFT JOIN annal.payloads p ON p.position = e.position";
+
+/** A stored row as the record the core hashes; a missing payload row means redacted. */
+export function recordFromRow(row: EventRow): EventRecord {
+  const record: EventRecord = {
+    position: row.position,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    eventId: row.event_id,
+    type: row.type,
+    recordedAt: row.recorded_at,
+    metadata: JSON.parse(row.metadata) as JsonObject,
+    dataHash: row.data_hash.toString("base64"),
+    prevHash: row.prev_hash.toString("base64"),
+    streamPrevHash: row.stream_prev_hash.toString("base64"),
+    keyId: row.key_id,
+    hash: row.hash.toString("base64"),
+    signature: row.signature.toString("base64"),
+  };
+  if (row.data === null || row.salt === null) record.redacted = true;
+  else {
+    record.data = JSON.parse(row.data) as JsonValue;
+    record.dataSalt = row.salt.toString("base64");
+  }
+  return record;
+}
