@@ -1,0 +1,18 @@
+/**
+ * What the global setup hands to test files (vitest `provide`/`inject`). Each service is
+ * either reachable or carries the reason it is not, so a test that needs it can fail
+ * saying which service is missing and how to start it.
+ */
+export type Provided<T> = ({ ok: true } & T) | { ok: false; reason: string };
+
+export interface ProvidedServices {
+  postgres: Provided<{ url: string }>;
+  kafka: Provided<{ brokers: string[] }>;
+  s3: Provided<{ endpoint: string; accessKey: string; secretKey: string }>;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    annalServices: ProvidedServices;
+  }
+}
