@@ -1,0 +1,77 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { LedgerError } from "../core/index.js";
+import { resolveApiOptions, type ApiDeps, type ApiOptions, type AppEnv } from "./context.js";
+import { apiVersion } from "./middleware/api-version.js";
+import { observeRequests } from "./middleware/observe.js";
+import { problemResponse } from "./problem-response.js";
+import { createRoutes, type HttpMethod, type RouteDefinition } from "./routes.js";
+
+/**
+ * The HTTP edge of Annal. Pure wiring of ports to routes: no listening here (see
+ * `startServer`), so tests drive it in-process with `app.request()`.
+ *
+ * @example
+ * const app = createApp({ ledger, reader, ready, logger, metrics });
+ * const { url, close } = await startServer(app, { port: 8080 });
+ */
+export function createApp(deps: ApiDeps, options: ApiOptions = {}): Hono<AppEnv> {
+  const resolved = resolveApiOptions(options);
+  const routes = createRoutes(deps, resolved);
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId());
+  app.use(observeRequests(deps.logger, deps.metrics));
+  app.use(apiVersion());
+
+  // Enforced while streaming: a body past the limit is refused as soon as it is seen,
+  // never buffered whole (and a Content-Length over the limit is refused unread).
+  const limitBody = bodyLimit({
+    maxSize: resolved.maxBodyBytes,
+    onError: () => {
+      throw new LedgerError("ERR_PAYLOAD_TOO_LARGE", `request body exceeds ${resolved.maxBodyBytes} bytes`, { details: { maxBodyBytes: resolved.maxBodyBytes } });
+    },
+  });
+  for (const route of routes) {
+    if (route.acceptsBody) app.on(route.method, route.path, limitBody, route.handler);
+    else app.on(route.method, route.path, route.handler);
+  }
+
+  const allowedMethods = createMethodLookup(routes);
+  app.notFound(function notFound(c) {
+    const allow = allowedMethods(c.req.path);
+    if (allow.length > 0) {
+      return problemResponse(c, new LedgerError("ERR_METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${c.req.path}`, { details: { allow } }));
+    }
+    return problemResponse(c, new LedgerError("ERR_NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
+  });
+  app.onError(function onError(error, c) {
+    return problemResponse(c, error);
+  });
+  return app;
+}
+
+/**
+ * Which methods the table serves for a path, to tell 405 from 404. Hono only knows that
+ * nothing matched; the table knows that the path exists under another method.
+ */
+function createMethodLookup(routes: readonly RouteDefinition[]): (path: string) => string[] {
+  const patterns = routes.map((route) => ({
+    method: route.method,
+    pattern: new RegExp(`^${route.path.split("/").map((segment) => (segment.startsWith(":") ? "[^/]+" : escapeRegExp(segment))).join("/")}$`),
+  }));
+  return (path) => {
+    const methods = new Set<HttpMethod | "HEAD">();
+    for (const { method, pattern } of patterns) {
+      if (!pattern.test(path)) continue;
+      methods.add(method);
+      if (method === "GET") methods.add("HEAD");
+    }
+    return [...methods];
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,60 @@
+import type { EventRecord } from "../core/index.js";
+import type { CheckpointView, PublicKeyInfo, Receipt } from "../ledger/types.js";
+
+// Responses are built member by member rather than passing port objects through: what
+// the wire carries is a contract, and a field an adapter adds must not leak into it.
+
+export function receiptJson(receipt: Receipt): Receipt {
+  return {
+    streamId: receipt.streamId,
+    streamVersion: receipt.streamVersion,
+    events: receipt.events.map((event) => ({
+      position: event.position,
+      streamVersion: event.streamVersion,
+      eventId: event.eventId,
+      hash: event.hash,
+      keyId: event.keyId,
+      signature: event.signature,
+    })),
+    checkpoint: checkpointJson(receipt.checkpoint),
+  };
+}
+
+export function checkpointJson(checkpoint: CheckpointView): CheckpointView {
+  return { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash, note: checkpoint.note };
+}
+
+/** The full record: everything a verifier needs to recompute dataHash, hash and check the signature. */
+export function eventJson(record: EventRecord): EventRecord {
+  const json: EventRecord = {
+    position: record.position,
+    streamId: record.streamId,
+    streamVersion: record.streamVersion,
+    eventId: record.eventId,
+    type: record.type,
+    recordedAt: record.recordedAt,
+    metadata: record.metadata,
+    dataHash: record.dataHash,
+    prevHash: record.prevHash,
+    streamPrevHash: record.streamPrevHash,
+    keyId: record.keyId,
+    hash: record.hash,
+    signature: record.signature,
+  };
+  if (record.data !== undefined) json.data = record.data;
+  if (record.dataSalt !== undefined) json.dataSalt = record.dataSalt;
+  if (record.redacted !== undefined) json.redacted = record.redacted;
+  return json;
+}
+
+export function publicKeyJson(key: PublicKeyInfo): PublicKeyInfo {
+  const json: PublicKeyInfo = {
+    keyId: key.keyId,
+    algorithm: key.algorithm,
+    publicKey: key.publicKey,
+    noteVerifierKey: key.noteVerifierKey,
+    validFrom: key.validFrom,
+  };
+  if (key.validTo !== undefined) json.validTo = key.validTo;
+  return json;
+}
