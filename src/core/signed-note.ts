@@ -35,10 +35,14 @@ export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
 }
 
 export function parseVerifierKey(vkey: string): { name: string; publicKey: Uint8Array } | undefined {
-  const parts = vkey.split("+");
-  if (parts.length !== 3) return undefined;
-  const [name, hashHex, keyB64] = parts as [string, string, string];
-  const key = fromBase64(keyB64);
+  // Split at the first two '+' only, as Go's note.NewVerifier does: the base64 key
+  // itself may contain '+' (about half of all Ed25519 keys do).
+  const first = vkey.indexOf("+");
+  const second = first < 0 ? -1 : vkey.indexOf("+", first + 1);
+  if (second < 0) return undefined;
+  const name = vkey.slice(0, first);
+  const hashHex = vkey.slice(first + 1, second);
+  const key = fromBase64(vkey.slice(second + 1));
   if (!isValidKeyName(name) || key?.length !== 33 || key[0] !== ALG_ED25519) return undefined;
   const publicKey = key.subarray(1);
   if (toHex(noteKeyHash(name, publicKey)) !== hashHex) return undefined;
