@@ -48,7 +48,9 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     }
     const hash = decodeHash(record.hash);
     if (!hash) return fail(position, "hash is not 32 bytes of base64");
-    if (record.data !== undefined && !record.redacted) {
+    // Present data is always checked, whatever the `redacted` flag says: the flag is not
+    // hashed, so trusting it would let anyone swap a payload and mark it redacted.
+    if (record.data !== undefined) {
       const salt = record.dataSalt === undefined ? undefined : fromBase64(record.dataSalt);
       if (!salt) return fail(position, "data salt missing or malformed");
       if (toBase64(computeDataHash(salt, record.data)) !== record.dataHash) return fail(position, "data does not match dataHash");
@@ -88,6 +90,9 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     const body = parsed && parseCheckpointBody(parsed.text);
     if (!parsed || !body) return fail(size, "checkpoint note is malformed");
     if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
+    // A checkpoint beyond the verified events means the log was cut short: name the
+    // first missing position, as push() does for a gap.
+    if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
     if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
     const sig = findNoteSignature(parsed, key.name, key.publicKey);
     if (!sig || !options.verifySignature(key.publicKey, new TextEncoder().encode(parsed.text), sig.signature)) return fail(size, "checkpoint signature does not verify");
