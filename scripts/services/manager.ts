@@ -91,7 +91,7 @@ export function createServiceManager(deps: { layout: CacheLayout }): ServiceMana
       const failures: string[] = [];
       // In parallel: the slow parts (Maven, go install, JVM start) overlap.
       await Promise.all(names.map(async <K extends ServiceName>(name: K) => {
-        const saved = state[name] as InstanceState[K];
+        const saved = state[name];
         if (saved?.process && isRunning(saved.process) && (await probeQuietly(name, saved)) === undefined) {
           onProgress(`${name}: already running (pid ${saved.process.pid})`);
           return;
@@ -101,7 +101,7 @@ export function createServiceManager(deps: { layout: CacheLayout }): ServiceMana
         onProgress(`${name}: starting`);
         try {
           const next = await drivers[name].start(saved ? { ...saved, process: undefined } : undefined, picker);
-          state[name] = next as InstanceState[K];
+          state[name] = next;
           writeState(layout.stateFile, state);
           started.push(name);
           onProgress(`${name}: ready in ${((Date.now() - begin) / 1000).toFixed(1)}s, ${drivers[name].describe(next)}`);
@@ -120,7 +120,7 @@ export function createServiceManager(deps: { layout: CacheLayout }): ServiceMana
       const state = load();
       const stopped: RecordedProcess[] = [];
       await Promise.all(names.map(async <K extends ServiceName>(name: K) => {
-        const saved = state[name] as InstanceState[K];
+        const saved = state[name];
         if (!saved?.process) return;
         const proc = saved.process;
         await drivers[name].stop(saved);
@@ -135,7 +135,7 @@ export function createServiceManager(deps: { layout: CacheLayout }): ServiceMana
   async function status(): Promise<ServiceStatus[]> {
     const state = load();
     return Promise.all(SERVICE_NAMES.map(async <K extends ServiceName>(name: K): Promise<ServiceStatus> => {
-      const saved = state[name] as InstanceState[K];
+      const saved = state[name];
       if (!saved?.process || !isRunning(saved.process)) return { name, state: "stopped", detail: "not running" };
       const problem = await probeQuietly(name, saved);
       return { name, state: problem ? "unhealthy" : "running", pid: saved.process.pid, detail: problem ?? drivers[name].describe(saved) };
