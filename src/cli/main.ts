@@ -1,0 +1,92 @@
+import { Command, InvalidArgumentError } from "commander";
+import { pino } from "pino";
+import { isLedgerError } from "../core/index.js";
+import { loadConfig } from "../config.js";
+import { migrate } from "../store/postgres/migrate.js";
+import { createPool } from "../store/postgres/pool.js";
+import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
+import { exampleUsage, serve } from "./serve.js";
+import { verifyLog } from "./verify.js";
+
+const program = new Command("annal").description("Annal: an append-only, hash-chained, signed event ledger").showHelpAfterError();
+
+program
+  .command("serve")
+  .description("run the ledger service (embedded PostgreSQL unless DATABASE_URL is set)")
+  .action(async () => {
+    const config = loadConfig();
+    const logger = pino({ level: config.logLevel, base: { service: "annal" } });
+    const running = await serve(config, logger);
+    process.stderr.write(exampleUsage(running.url));
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down: draining appends");
+      running.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+  });
+
+program
+  .command("migrate")
+  .description("apply the database migrations (also done at start-up) and exit")
+  .option("--database-url <url>", "PostgreSQL URL (default: $DATABASE_URL)")
+  .action(async (opts: { databaseUrl?: string }) => {
+    const url = opts.databaseUrl ?? process.env.DATABASE_URL;
+    if (!url) throw new InvalidArgumentError("--database-url or DATABASE_URL is required");
+    const pool = createPool({ connectionString: url, max: 1, applicationName: "annal-migrate" });
+    try {
+      const { applied, current } = await migrate(pool);
+      console.log(applied.length === 0 ? `up to date (version ${current})` : applied.map((m) => `applied ${m.version} ${m.name}`).join("\n"));
+    } finally {
+      await pool.end();
+    }
+  });
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program
+  .command("verify")
+  .description("recompute every hash, chain link, signature and checkpoint root; exit 1 at the first bad position")
+  .option("--database-url <url>", "verify the log in this PostgreSQL database")
+  .option("--url <url>", "verify the log served by a running Annal")
+  .option("--public-key <key>", "trust only this key (C2SP verifier key or base64 Ed25519); repeatable", collect, [])
+  .option("--origin <origin>", "expected checkpoint origin")
+  .option("--fast", "skip per-event signatures (chain, hashes and checkpoint signatures only)")
+  .option("--no-progress", "no progress bar")
+  .action(async (opts: { databaseUrl?: string; url?: string; publicKey: string[]; origin?: string; fast?: boolean; progress: boolean }) => {
+    if (!opts.databaseUrl === !opts.url) throw new InvalidArgumentError("give exactly one of --database-url or --url");
+    const source = opts.url ? createHttpSource(opts.url) : createDatabaseSource(opts.databaseUrl!);
+    try {
+      const report = await verifyLog(source, {
+        pinnedKeys: opts.publicKey.length > 0 ? opts.publicKey.map(parsePinnedKey) : undefined,
+        ...(opts.origin ? { origin: opts.origin } : {}),
+        fast: opts.fast ?? false,
+        progress: opts.progress && process.stderr.isTTY,
+      });
+      if (report.ok) {
+        console.log(`OK: ${report.events} events and ${report.checkpoints} checkpoints verified (${source.describe}); root ${report.root}`);
+        if (opts.publicKey.length === 0) console.log("note: keys were taken from the source itself; pass --public-key to pin the ledger key you trust");
+      } else {
+        console.error(`FAILED at position ${report.position}: ${report.reason}`);
+        console.error(`(${report.events} events and ${report.checkpoints} checkpoints verified before it)`);
+        process.exitCode = 1;
+      }
+    } finally {
+      await source.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (isLedgerError(error)) console.error(`annal: ${error.code}: ${error.message}`);
+  else console.error(`annal: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+});
