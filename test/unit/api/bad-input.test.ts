@@ -14,7 +14,7 @@ interface Case {
   method?: "GET" | "POST";
   path?: string;
   headers?: Record<string, string>;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array<ArrayBuffer>;
   status: number;
   code: string;
   pointer?: string;

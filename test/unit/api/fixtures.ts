@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import { Registry } from "prom-client";
-import { vi } from "vitest";
+import { vi, type Mock } from "vitest";
 import type { EventRecord } from "../../../src/core/index.js";
 import { createApp, type ApiDeps, type ApiOptions } from "../../../src/api/index.js";
 import type { CheckpointView, Ledger, LedgerReader, PublicKeyInfo, Receipt } from "../../../src/ledger/types.js";
@@ -32,26 +32,27 @@ export function record(position: number, streamId = "orders-1", streamVersion = 
 }
 
 /** A ledger for bad-input tests: reaching it at all is the failure. */
-export function unreachableLedger(): Ledger & { append: ReturnType<typeof vi.fn>; close: ReturnType<typeof vi.fn> } {
+export function unreachableLedger(): { append: Mock<Ledger["append"]>; close: Mock<Ledger["close"]> } {
   return {
     append: vi.fn(() => Promise.reject(new Error("must not be reached"))),
     close: vi.fn(() => Promise.reject(new Error("must not be reached"))),
   };
 }
 
-export function unreachableReader(): LedgerReader & Record<keyof LedgerReader, ReturnType<typeof vi.fn>> {
+export function unreachableReader(): { [K in keyof LedgerReader]: Mock<LedgerReader[K]> } {
   const never = (): Promise<never> => Promise.reject(new Error("must not be reached"));
   return { readStream: vi.fn(never), readAll: vi.fn(never), readEvent: vi.fn(never), latestCheckpoint: vi.fn(never), publicKeys: vi.fn(never) };
 }
 
 /** An in-memory reader over `records` (all streams, in position order). */
-export function memoryReader(records: EventRecord[], checkpoint: CheckpointView | undefined = CHECKPOINT): LedgerReader {
+/** `checkpoint: null` models a ledger that has not signed one yet. */
+export function memoryReader(records: EventRecord[], checkpoint: CheckpointView | null = CHECKPOINT): LedgerReader {
   return {
     readStream: (streamId, { fromVersion = 1, limit = 100 }) =>
       Promise.resolve(records.filter((r) => r.streamId === streamId && r.streamVersion >= fromVersion).slice(0, limit)),
     readAll: ({ fromPosition = 1, limit = 100 }) => Promise.resolve(records.filter((r) => r.position >= fromPosition).slice(0, limit)),
     readEvent: (position) => Promise.resolve(records.find((r) => r.position === position)),
-    latestCheckpoint: () => Promise.resolve(checkpoint),
+    latestCheckpoint: () => Promise.resolve(checkpoint ?? undefined),
     publicKeys: () => Promise.resolve([KEY]),
   };
 }
