@@ -136,7 +136,7 @@ export function createKafkaService(deps: { layout: CacheLayout }, options: Kafka
         await run("java", java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", join(home, "server.properties")]));
       }
       state.process = spawnDetached({ command: "java", args: java(["kafka.Kafka", join(home, "server.properties")]), log: join(layout.logs, "kafka.stdout.log"), cwd: home });
-      await waitUntilReady("kafka", state.process, () => probe(state), readyTimeoutMs);
+      await waitUntilReady("kafka", state.process, () => probe(state), { timeoutMs: readyTimeoutMs, stopSignal: "SIGTERM" });
       return state;
     },
     probe,

