@@ -32,3 +32,26 @@ export async function startTestAnnal(env: Record<string, string> = {}): Promise<
     },
   };
 }
+
+export interface TestHttpAnnal {
+  annal: TestAnnal;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** startTestAnnal behind the real HTTP app, listening on a free loopback port. */
+export async function startTestHttpAnnal(env: Record<string, string> = {}): Promise<TestHttpAnnal> {
+  const { createApp, startServer } = await import("../../src/api/index.js");
+  const { Registry } = await import("prom-client");
+  const annal = await startTestAnnal(env);
+  const app = createApp({ ledger: annal.ledger, reader: annal.reader, ready: annal.ready, logger: pino({ level: "silent" }), metrics: new Registry() });
+  const server = await startServer(app, { host: "127.0.0.1", port: 0 });
+  return {
+    annal,
+    url: server.url,
+    async close() {
+      await server.close();
+      await annal.close();
+    },
+  };
+}
