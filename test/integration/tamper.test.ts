@@ -1,0 +1,101 @@
+import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startTestAnnal, type TestAnnal } from "../support/annal.js";
+import { runCli } from "../support/processes.js";
+
+let t: TestAnnal;
+let admin: pg.Client;
+
+beforeEach(async () => {
+  t = await startTestAnnal();
+  for (let i = 0; i < 10; i++) {
+    await t.ledger.append({ streamId: `acct-${i % 3}`, events: [{ type: "Deposited", data: { amount: i, memo: "ünïcödé" } }, { type: "Noted", data: [i] }] });
+  }
+  admin = new pg.Client({ connectionString: t.adminUrl });
+  await admin.connect();
+  // As a superuser with the insert-only triggers off: what an attacker with DBA rights could do.
+  await admin.query("SET session_replication_role = replica");
+});
+afterEach(async () => {
+  await admin?.end();
+  await t?.close();
+});
+
+async function verify() {
+  return runCli(["verify", "--database-url", t.adminUrl, "--no-progress"]);
+}
+
+describe("tampering with the stored log is detected by annal verify", () => {
+  it("given an untouched log, verify passes", async () => {
+    const result = await verify();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("OK: 20 events and 10 checkpoints");
+  });
+
+  it("given one event's data changed, verify fails naming that position", async () => {
+    await admin.query(`UPDATE annal.payloads SET data = '{"amount":1000000,"memo":"ünïcödé"}' WHERE position = 7`);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 7: data does not match dataHash/);
+  });
+
+  it("given one event's header changed, verify fails naming that position", async () => {
+    await admin.query(`UPDATE annal.events SET type = 'Withdrawn' WHERE position = 12`);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 12: event hash does not match/);
+  });
+
+  it("given a hash changed, verify fails naming that position", async () => {
+    await admin.query(`UPDATE annal.events SET hash = sha256(hash) WHERE position = 5`);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 5:/);
+  });
+
+  it("given a row deleted, verify fails naming the missing position", async () => {
+    await admin.query(`DELETE FROM annal.payloads WHERE position = 9`);
+    await admin.query(`DELETE FROM annal.events WHERE position = 9`);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 9: position 9 is missing/);
+  });
+
+  it("given the last row deleted, verify fails: a checkpoint covers it", async () => {
+    await admin.query(`DELETE FROM annal.payloads WHERE position = 20`);
+    await admin.query(`DELETE FROM annal.events WHERE position = 20`);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 20: log ends at 19, expected 20 events/);
+  });
+
+  it("given a signature replaced, verify fails naming that position", async () => {
+    await admin.query(`UPDATE annal.events SET signature = decode(repeat('ab', 64), 'hex') WHERE position = 3`);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 3: signature does not verify/);
+  });
+});
+
+describe("the log is insert-only in the database itself", () => {
+  it("refuses UPDATE, DELETE and TRUNCATE of events even to a superuser while triggers are on", async () => {
+    await admin.query("SET session_replication_role = origin");
+    await expect(admin.query("UPDATE annal.events SET type = 'x' WHERE position = 1")).rejects.toThrow(/append-only/);
+    await expect(admin.query("DELETE FROM annal.events WHERE position = 1")).rejects.toThrow(/append-only/);
+    await expect(admin.query("TRUNCATE annal.events CASCADE")).rejects.toThrow(/append-only/);
+    await expect(admin.query("UPDATE annal.payloads SET data = '1' WHERE position = 1")).rejects.toThrow(/append-only/);
+  });
+
+  it("refuses UPDATE and DELETE to the application role by privilege", async () => {
+    const app = new pg.Client({ connectionString: t.adminUrl, options: "-c role=annal_app" });
+    await app.connect();
+    try {
+      await expect(app.query("UPDATE annal.events SET type = 'x' WHERE position = 1")).rejects.toThrow(/permission denied/);
+      await expect(app.query("DELETE FROM annal.events WHERE position = 1")).rejects.toThrow(/permission denied/);
+      await expect(app.query("TRUNCATE annal.events")).rejects.toThrow(/permission denied/);
+      await expect(app.query("UPDATE annal.checkpoints SET note = '' WHERE tree_size = 2")).rejects.toThrow(/permission denied/);
+    } finally {
+      await app.end();
+    }
+  });
+});
