@@ -13,9 +13,9 @@ import { buildProblem, DEFAULT_RETRY_AFTER_SECONDS, PROBLEM_CONTENT_TYPE, PROBLE
 export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
   const error = asLedgerError(thrown);
   const { status } = PROBLEMS[error.code];
-  // Set by the request-id middleware; absent only if that middleware itself failed.
+  // Both are set by the first middlewares; typed as present, but absent if those failed.
   const requestId = (c.get("requestId") as string | undefined) ?? "unknown";
-  const logger = (c.get("logger") as AppEnv["Variables"]["logger"] | undefined) ?? undefined;
+  const logger = c.get("logger") as AppEnv["Variables"]["logger"] | undefined;
   if (status >= 500) {
     logger?.error({ err: thrown, code: error.code, requestId }, "request failed");
   } else {

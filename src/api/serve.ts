@@ -1,5 +1,4 @@
 import { serve } from "@hono/node-server";
-import type { Hono } from "hono";
 import type { AddressInfo } from "node:net";
 
 export interface ServerOptions {
@@ -7,6 +6,11 @@ export interface ServerOptions {
   host?: string;
   /** 0 picks a free port (see `url`). */
   port?: number;
+}
+
+/** Anything with a fetch handler: a Hono app, or a sub-app mounted in one. */
+export interface FetchApp {
+  fetch(request: Request): Response | Promise<Response>;
 }
 
 export interface RunningServer {
@@ -32,7 +36,7 @@ interface BunRuntime {
  * await fetch(`${server.url}/healthz`);
  * await server.close();
  */
-export async function startServer(app: Hono<never> | { fetch: (request: Request) => Response | Promise<Response> }, options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(app: FetchApp, options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
   const fetch = (request: Request): Response | Promise<Response> => app.fetch(request);
