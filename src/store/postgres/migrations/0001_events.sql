@@ -108,3 +108,5 @@ GRANT USAGE ON SCHEMA annal TO annal_app;
 GRANT SELECT, INSERT ON annal.events, annal.checkpoints, annal.payloads TO annal_app;
 GRANT SELECT, INSERT, UPDATE ON annal.streams, annal.chain_head, annal.idempotency, annal.signing_keys TO annal_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON annal.events, annal.checkpoints FROM annal_app;
+-- Readiness checks that every migration is applied, as the application role.
+GRANT SELECT ON annal.schema_migrations TO annal_app;
