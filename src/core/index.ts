@@ -33,3 +33,14 @@ export {
 export { parseStrictJson, type StrictJsonOptions } from "./strict-json.js";
 export { createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type Verdict } from "./verify-chain.js";
 export { EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, isValidEventId, isValidEventType, isValidStreamId, STREAM_ID_PATTERN } from "./names.js";
+export {
+  consistencyProofOf,
+  createSubtreeHashReader,
+  generateConsistencyProof,
+  generateInclusionProof,
+  inclusionProofOf,
+  verifyConsistencyProof,
+  verifyInclusionProof,
+  type ProofVerdict,
+  type SubtreeHashReader,
+} from "./merkle-proof.js";
