@@ -10,12 +10,14 @@ import {
   canonicalJson,
   computeDataHash,
   computeEventHash,
+  consistencyProofOf,
   createMerkleAccumulator,
   eventHeaderJson,
   formatCheckpointBody,
   formatNote,
   formatVerifierKey,
   fromHex,
+  inclusionProofOf,
   keyIdOf,
   leafHash,
   noteKeyHash,
@@ -167,6 +169,17 @@ export function generateVectors() {
     };
   });
 
+  // Proofs against the final checkpoint: inclusion of every event, consistency from
+  // every earlier size.
+  const leaves = events.map((e) => fromHex(e.leafHashHex)!);
+  const finalSize = leaves.length;
+  const proofs = {
+    treeSize: finalSize,
+    rootHashHex: toHex(sizes.root()),
+    inclusion: events.map((e) => ({ position: e.header.position, leafIndex: e.leafIndex, leafHashHex: e.leafHashHex, proofHex: inclusionProofOf(leaves, e.leafIndex, finalSize).map(toHex) })),
+    consistency: checkpoints.map((c) => ({ size1: c.treeSize, root1Hex: c.rootHashHex, proofHex: consistencyProofOf(leaves, c.treeSize, finalSize).map(toHex) })),
+  };
+
   const key = {
     seedHex: VECTOR_SEED_HEX,
     publicKeyHex: toHex(publicKey),
@@ -178,7 +191,7 @@ export function generateVectors() {
   };
   return {
     events: { description: "Annal event vectors: inputs, canonical bytes, hashes and Ed25519 signatures. See docs/verification.md.", formatVersion: 1, key, events },
-    checkpoints: { description: "Annal checkpoint vectors: RFC 9162 roots after each event and C2SP signed-note checkpoints. See docs/verification.md.", origin: VECTOR_ORIGIN, key, checkpoints },
+    checkpoints: { description: "Annal checkpoint vectors: RFC 9162 roots after each event and C2SP signed-note checkpoints. See docs/verification.md.", origin: VECTOR_ORIGIN, key, checkpoints, proofs },
   };
 }
 

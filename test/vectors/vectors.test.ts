@@ -16,8 +16,12 @@ import {
   fromBase64,
   fromHex,
   keyIdOf,
+  consistencyProofOf,
+  inclusionProofOf,
   merkleRootOf,
   parseVerifierKey,
+  verifyConsistencyProof,
+  verifyInclusionProof,
   toBase64,
   toHex,
   verifyEd25519,
@@ -64,7 +68,14 @@ interface CheckpointVector {
 
 const readJson = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8")) as T;
 const eventsFile = readJson<{ key: KeyVector; events: EventVector[] }>("events.json");
-const checkpointsFile = readJson<{ origin: string; key: KeyVector; checkpoints: CheckpointVector[] }>("checkpoints.json");
+interface ProofVectors {
+  treeSize: number;
+  rootHashHex: string;
+  inclusion: { position: number; leafIndex: number; leafHashHex: string; proofHex: string[] }[];
+  consistency: { size1: number; root1Hex: string; proofHex: string[] }[];
+}
+
+const checkpointsFile = readJson<{ origin: string; key: KeyVector; checkpoints: CheckpointVector[]; proofs: ProofVectors }>("checkpoints.json");
 const { key, events } = eventsFile;
 
 const enc = new TextEncoder();
@@ -212,5 +223,45 @@ describe("golden vectors: checkpoints", () => {
     const sigLine = `\u2014 ${key.noteName} ${toBase64(cat(fromHex(key.noteKeyHashHex)!, signature))}\n`;
     expect(cp.note).toBe(`${body}\n${sigLine}`);
     expect(verifyEd25519(publicKey, ascii(body), signature)).toBe(true);
+  });
+});
+
+describe("golden vectors: proofs against the last checkpoint", () => {
+  const { proofs } = checkpointsFile;
+  const leaves = events.map((e) => fromHex(e.leafHashHex)!);
+  const root = fromHex(proofs.rootHashHex)!;
+
+  it("cover the last checkpoint's size and root", () => {
+    expect(proofs.treeSize).toBe(events.length);
+    expect(proofs.rootHashHex).toBe(checkpointsFile.checkpoints.at(-1)!.rootHashHex);
+  });
+
+  it.each(proofs.inclusion.map((p) => [p.position, p] as const))("inclusion of the event at position %i", (position, p) => {
+    expect(p.leafIndex).toBe(position - 1);
+    expect(p.leafHashHex).toBe(events[position - 1]!.leafHashHex);
+    const proof = p.proofHex.map((x) => fromHex(x)!);
+    // Hand-rolled RFC 9162 2.1.3.2, so the golden proof does not lean on the code under test.
+    let fn = p.leafIndex;
+    let sn = proofs.treeSize - 1;
+    let r = fromHex(p.leafHashHex)!;
+    for (const node of proof) {
+      expect(sn).toBeGreaterThan(0);
+      if (fn % 2 === 1 || fn === sn) {
+        r = sha256(cat(new Uint8Array([1]), node, r));
+        while (fn % 2 === 0 && fn !== 0) [fn, sn] = [fn / 2, Math.floor(sn / 2)];
+      } else r = sha256(cat(new Uint8Array([1]), r, node));
+      [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+    }
+    expect(sn).toBe(0);
+    expect(toHex(r)).toBe(proofs.rootHashHex);
+    expect(verifyInclusionProof(p.leafIndex, proofs.treeSize, fromHex(p.leafHashHex)!, proof, root)).toEqual({ ok: true });
+    expect(inclusionProofOf(leaves, p.leafIndex).map(toHex)).toEqual(p.proofHex);
+  });
+
+  it.each(proofs.consistency.map((p) => [p.size1, p] as const))("consistency from size %i", (size1, p) => {
+    expect(p.root1Hex).toBe(checkpointsFile.checkpoints[size1]!.rootHashHex);
+    const proof = p.proofHex.map((x) => fromHex(x)!);
+    expect(verifyConsistencyProof(size1, proofs.treeSize, fromHex(p.root1Hex)!, root, proof)).toEqual({ ok: true });
+    expect(consistencyProofOf(leaves, size1).map(toHex)).toEqual(p.proofHex);
   });
 });
