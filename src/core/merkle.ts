@@ -37,7 +37,14 @@ export interface MerkleAccumulator {
  * An incremental RFC 9162 tree: append leaf hashes, read the root at any size. O(1)
  * amortised per append, O(log n) per root.
  */
-export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashes: [] }): MerkleAccumulator {
+/**
+ * Called for every perfect subtree an append completes (level >= 1): its level (height),
+ * its index among the subtrees of that level, and its hash. A store keeps some of these
+ * to answer proofs without reading every leaf.
+ */
+export type CompletedSubtree = (level: number, index: number, hash: Uint8Array) => void;
+
+export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashes: [] }, onSubtree?: CompletedSubtree): MerkleAccumulator {
   assertFrontier(start);
   let size = start.size;
   // stack[i] is the root of a perfect subtree; sizes strictly decrease left to right.
@@ -48,8 +55,13 @@ export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashe
     },
     append(leaf) {
       let node = leaf;
+      let level = 0;
       // Merge while the lowest bits of size are 1: each merge completes a perfect subtree.
-      for (let s = size; s % 2 === 1; s = Math.floor(s / 2)) node = nodeHash(stack.pop()!, node);
+      for (let s = size; s % 2 === 1; s = Math.floor(s / 2)) {
+        node = nodeHash(stack.pop()!, node);
+        level++;
+        onSubtree?.(level, Math.floor(size / 2 ** level), node);
+      }
       stack.push(node);
       size++;
     },

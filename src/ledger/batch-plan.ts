@@ -58,8 +58,13 @@ export interface BatchPlan {
   head: ChainState;
   checkpoint?: { treeSize: number; rootHash: Uint8Array; chainHead: Uint8Array; note: string };
   idempotency: Array<{ principal: string; key: string; fingerprint: Uint8Array; receipt: string }>;
+  /** Completed Merkle subtrees at the stored levels (multiples of 4). */
+  nodes: Array<{ level: number; index: number; hash: Uint8Array }>;
   outcomes: Outcome[];
 }
+
+/** Levels of annal.merkle_nodes: every 4th, so a proof reads at most 8 rows per node it needs. */
+export const STORED_LEVEL_STRIDE = 4;
 
 export interface PlanDeps {
   signer: Signer;
@@ -97,7 +102,10 @@ export function planBatch(
   idempotencyHits: Map<string, IdempotencyHit>,
   existingEventIds: Set<string>,
 ): BatchPlan {
-  const tree = createMerkleAccumulator(start.frontier);
+  const nodes: BatchPlan["nodes"] = [];
+  const tree = createMerkleAccumulator(start.frontier, (level, index, hash) => {
+    if (level % STORED_LEVEL_STRIDE === 0) nodes.push({ level, index, hash });
+  });
   let position = start.position;
   let prevHash = start.hash;
   const touched = new Map<string, StreamState>();
@@ -165,7 +173,7 @@ export function planBatch(
     accepted.push({ index, first, count: request.events.length });
   });
 
-  const plan: BatchPlan = { events, streams: touched, head: start, idempotency, outcomes };
+  const plan: BatchPlan = { events, streams: touched, head: start, idempotency, nodes, outcomes };
   if (events.length === 0) return plan;
 
   const rootHash = tree.root();

@@ -262,9 +262,14 @@ WITH ev AS (
   INSERT INTO annal.idempotency (principal, key, request_hash, receipt)
   SELECT * FROM unnest($25::text[], $26::text[], $27::bytea[], $28::text[])
   RETURNING 1
+), mn AS (
+  INSERT INTO annal.merkle_nodes (level, index, hash)
+  SELECT * FROM unnest($29::smallint[], $30::bigint[], $31::bytea[])
+  RETURNING 1
 )
 SELECT (SELECT count(*) FROM ev) AS events, (SELECT count(*) FROM pl) AS payloads, (SELECT count(*) FROM hd) AS heads,
-       (SELECT count(*) FROM st) AS streams, (SELECT count(*) FROM cp) AS checkpoints, (SELECT count(*) FROM ik) AS keys`;
+       (SELECT count(*) FROM st) AS streams, (SELECT count(*) FROM cp) AS checkpoints, (SELECT count(*) FROM ik) AS keys,
+       (SELECT count(*) FROM mn) AS nodes`;
 
 async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
   const e = plan.events;
@@ -300,6 +305,9 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
     plan.idempotency.map((i) => i.key),
     plan.idempotency.map((i) => buf(i.fingerprint)),
     plan.idempotency.map((i) => i.receipt),
+    plan.nodes.map((n) => n.level),
+    plan.nodes.map((n) => n.index),
+    plan.nodes.map((n) => buf(n.hash)),
   ]);
   const counts = rows[0];
   if (Number(counts?.events) !== e.length || Number(counts?.heads) !== 1) {

@@ -57,6 +57,17 @@ CREATE TABLE annal.checkpoints (
   created_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- Roots of the perfect Merkle subtrees at levels 4, 8, 12, ... (a level-4k node covers
+-- 16^k leaves), written in the append transaction. With the leaf hashes (derived from
+-- events.hash) they answer any inclusion or consistency proof with O(log n) reads: the
+-- tlog-tiles idea with 16-wide strata instead of every level, 1/15 row per event.
+CREATE TABLE annal.merkle_nodes (
+  level  smallint NOT NULL CHECK (level > 0 AND level % 4 = 0),
+  index  bigint   NOT NULL CHECK (index >= 0),
+  hash   bytea    NOT NULL CHECK (length(hash) = 32),
+  PRIMARY KEY (level, index)
+);
+
 CREATE TABLE annal.idempotency (
   principal     text        NOT NULL,
   key           text        NOT NULL,
@@ -90,6 +101,10 @@ CREATE TRIGGER checkpoints_insert_only BEFORE UPDATE OR DELETE ON annal.checkpoi
   FOR EACH ROW EXECUTE FUNCTION annal.forbid_change();
 CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON annal.checkpoints
   FOR EACH STATEMENT EXECUTE FUNCTION annal.forbid_change();
+CREATE TRIGGER merkle_nodes_insert_only BEFORE UPDATE OR DELETE ON annal.merkle_nodes
+  FOR EACH ROW EXECUTE FUNCTION annal.forbid_change();
+CREATE TRIGGER merkle_nodes_no_truncate BEFORE TRUNCATE ON annal.merkle_nodes
+  FOR EACH STATEMENT EXECUTE FUNCTION annal.forbid_change();
 -- Payloads may be deleted (redaction), never rewritten.
 CREATE TRIGGER payloads_no_update BEFORE UPDATE ON annal.payloads
   FOR EACH ROW EXECUTE FUNCTION annal.forbid_change();
@@ -105,8 +120,8 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
 
 GRANT USAGE ON SCHEMA annal TO annal_app;
-GRANT SELECT, INSERT ON annal.events, annal.checkpoints, annal.payloads TO annal_app;
+GRANT SELECT, INSERT ON annal.events, annal.checkpoints, annal.payloads, annal.merkle_nodes TO annal_app;
 GRANT SELECT, INSERT, UPDATE ON annal.streams, annal.chain_head, annal.idempotency, annal.signing_keys TO annal_app;
-REVOKE UPDATE, DELETE, TRUNCATE ON annal.events, annal.checkpoints FROM annal_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON annal.events, annal.checkpoints, annal.merkle_nodes FROM annal_app;
 -- Readiness checks that every migration is applied, as the application role.
 GRANT SELECT ON annal.schema_migrations TO annal_app;
