@@ -20,6 +20,8 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_INVALID_INPUT: { status: 400, slug: "invalid-input", title: "Invalid input" },
   ERR_INVALID_JSON: { status: 400, slug: "invalid-json", title: "Invalid JSON" },
   ERR_API_VERSION: { status: 400, slug: "api-version", title: "Unsupported API version" },
+  ERR_UNAUTHENTICATED: { status: 401, slug: "unauthenticated", title: "Authentication required" },
+  ERR_FORBIDDEN: { status: 403, slug: "forbidden", title: "Not allowed" },
   ERR_NOT_FOUND: { status: 404, slug: "not-found", title: "Not found" },
   ERR_METHOD_NOT_ALLOWED: { status: 405, slug: "method-not-allowed", title: "Method not allowed" },
   ERR_EXPECTED_VERSION: { status: 409, slug: "expected-version", title: "Stream version does not match the expected version" },
