@@ -7,11 +7,13 @@ import { createPostgresLedger, registerSigningKey, type Ledger } from "./ledger/
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
 import { createPool } from "./store/postgres/pool.js";
+import { createPostgresProofs, type PostgresProofs } from "./store/postgres/proofs.js";
 import { createPostgresReader } from "./store/postgres/reader.js";
 
 export interface AnnalCore {
   ledger: Ledger & { readonly queued: number };
   reader: ReturnType<typeof createPostgresReader>;
+  proofs: PostgresProofs;
   signer: Signer;
   pool: pg.Pool;
   databaseUrl: string;
@@ -65,6 +67,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     return {
       ledger,
       reader,
+      proofs: createPostgresProofs(pool),
       signer,
       pool,
       databaseUrl,

@@ -1,11 +1,19 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Ledger, LedgerReader } from "../ledger/types.js";
+import type { CheckpointView, Ledger, LedgerReader } from "../ledger/types.js";
+
+/** Merkle proofs for auditors (RFC 9162), answered from stored subtree hashes. */
+export interface ProofReader {
+  inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]>;
+  consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
+  checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
+}
 
 /** What the HTTP edge needs from the rest of Annal. Wired once, in the composition root. */
 export interface ApiDeps {
   ledger: Ledger;
   reader: LedgerReader;
+  proofs: ProofReader;
   /** Readiness: database reachable, migrations applied, signer loaded. */
   ready(): Promise<boolean>;
   logger: Logger;

@@ -28,7 +28,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     },
   });
   try {
-    const app = createApp({ ledger: core.ledger, reader: core.reader, ready: core.ready, logger, metrics }, { maxBodyBytes: config.maxBodyBytes });
+    const app = createApp({ ledger: core.ledger, reader: core.reader, proofs: core.proofs, ready: core.ready, logger, metrics }, { maxBodyBytes: config.maxBodyBytes });
     const server = await startServer(app, { host: config.host, port: config.port });
     logger.info({ url: server.url, keyId: core.signer.keyId, origin: config.origin, database: core.embedded ? "embedded" : "external" }, "annal is listening");
     return {

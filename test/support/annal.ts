@@ -44,7 +44,7 @@ export async function startTestHttpAnnal(env: Record<string, string> = {}): Prom
   const { createApp, startServer } = await import("../../src/api/index.js");
   const { Registry } = await import("prom-client");
   const annal = await startTestAnnal(env);
-  const app = createApp({ ledger: annal.ledger, reader: annal.reader, ready: annal.ready, logger: pino({ level: "silent" }), metrics: new Registry() });
+  const app = createApp({ ledger: annal.ledger, reader: annal.reader, proofs: annal.proofs, ready: annal.ready, logger: pino({ level: "silent" }), metrics: new Registry() });
   const server = await startServer(app, { host: "127.0.0.1", port: 0 });
   return {
     annal,

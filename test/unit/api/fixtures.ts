@@ -3,6 +3,7 @@ import { pino, type Logger } from "pino";
 import { Registry } from "prom-client";
 import { vi, type Mock } from "vitest";
 import type { EventRecord } from "../../../src/core/index.js";
+import type { ProofReader } from "../../../src/api/context.js";
 import { createApp, type ApiDeps, type ApiOptions } from "../../../src/api/index.js";
 import type { CheckpointView, Ledger, LedgerReader, PublicKeyInfo, Receipt } from "../../../src/ledger/types.js";
 
@@ -42,6 +43,11 @@ export function unreachableLedger(): { append: Mock<Ledger["append"]>; close: Mo
 export function unreachableReader(): { [K in keyof LedgerReader]: Mock<LedgerReader[K]> } {
   const never = (): Promise<never> => Promise.reject(new Error("must not be reached"));
   return { readStream: vi.fn(never), readAll: vi.fn(never), readEvent: vi.fn(never), latestCheckpoint: vi.fn(never), publicKeys: vi.fn(never) };
+}
+
+export function unreachableProofs(): { [K in keyof ProofReader]: Mock<ProofReader[K]> } {
+  const never = (): Promise<never> => Promise.reject(new Error("must not be reached"));
+  return { inclusionProof: vi.fn(never), consistencyProof: vi.fn(never), checkpointAt: vi.fn(never) };
 }
 
 /** An in-memory reader over `records` (all streams, in position order). */
@@ -89,6 +95,7 @@ export function makeApp(overrides: Partial<ApiDeps> = {}, options: ApiOptions = 
   const deps: ApiDeps = {
     ledger: unreachableLedger(),
     reader: unreachableReader(),
+    proofs: unreachableProofs(),
     ready: () => Promise.resolve(true),
     logger: pino({ level: "silent" }),
     metrics: new Registry(),

@@ -3,7 +3,7 @@ import { openApiPath } from "../../../src/api/routes.js";
 import { createRoutes } from "../../../src/api/index.js";
 import { resolveApiOptions } from "../../../src/api/context.js";
 import { PROBLEMS } from "../../../src/api/problems.js";
-import { makeApp, unreachableLedger, unreachableReader } from "./fixtures.js";
+import { makeApp, unreachableLedger, unreachableProofs, unreachableReader } from "./fixtures.js";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 
@@ -18,7 +18,7 @@ async function fetchDocument(): Promise<Document> {
 }
 
 const routes = createRoutes(
-  { ledger: unreachableLedger(), reader: unreachableReader(), ready: () => Promise.resolve(true), logger: pino({ level: "silent" }), metrics: new Registry() },
+  { ledger: unreachableLedger(), reader: unreachableReader(), proofs: unreachableProofs(), ready: () => Promise.resolve(true), logger: pino({ level: "silent" }), metrics: new Registry() },
   resolveApiOptions(),
 );
 

@@ -3,10 +3,10 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createRoutes, PERMISSIONS } from "../../../src/api/routes.js";
 import { resolveApiOptions } from "../../../src/api/context.js";
-import { unreachableLedger, unreachableReader } from "./fixtures.js";
+import { unreachableLedger, unreachableProofs, unreachableReader } from "./fixtures.js";
 
 const routes = createRoutes(
-  { ledger: unreachableLedger(), reader: unreachableReader(), ready: () => Promise.resolve(true), logger: pino({ level: "silent" }), metrics: new Registry() },
+  { ledger: unreachableLedger(), reader: unreachableReader(), proofs: unreachableProofs(), ready: () => Promise.resolve(true), logger: pino({ level: "silent" }), metrics: new Registry() },
   resolveApiOptions(),
 );
 
