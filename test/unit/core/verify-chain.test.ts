@@ -298,6 +298,16 @@ describe("createChainVerifier: checkpoints", () => {
     expect(check(note, "annal.example/other-log")).toMatchObject({ ok: false, reason: expect.stringMatching(/origin/) as unknown });
   });
 
+  it("accepts a checkpoint signed by any one of several trusted keys (rotation)", () => {
+    const retired = { name: key.noteName, publicKey: createFixtureKey(new Uint8Array(32).fill(6)).publicKey };
+    const v = verifier();
+    for (const r of b.records) v.push(r);
+    expect(v.checkCheckpoint(note, [retired, checkpointKey])).toEqual({ ok: true });
+    const w = verifier();
+    for (const r of b.records) w.push(r);
+    expect(w.checkCheckpoint(note, [retired])).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) as unknown });
+  });
+
   it("rejects a checkpoint signed by another key", () => {
     const other = createChainBuilder(createFixtureKey(new Uint8Array(32).fill(5), key.noteName));
     for (const r of b.records) other.append({ streamId: r.streamId, data: r.data! });
