@@ -1,0 +1,26 @@
+// `annal/verify`: everything an auditor needs to check Annal's evidence without trusting
+// the server. Pure (no Node-only modules), so it runs in browsers, Node and Bun.
+export { createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type Verdict } from "../core/verify-chain.js";
+export { isCanonicalSignature, verifyEd25519, type SignatureVerifier } from "../core/ed25519.js";
+export { leafHash } from "../core/merkle.js";
+export { formatVerifierKey, parseVerifierKey } from "../core/signed-note.js";
+export type { Checkpoint } from "../core/checkpoint.js";
+export type { EventRecord } from "../core/event-record.js";
+export { verifyCheckpointNote, type CheckpointCheckOptions, type CheckpointResult } from "./checkpoint.js";
+export {
+  cosign,
+  cosignatureKeyHash,
+  cosignedMessage,
+  COSIGNATURE_ALGORITHM,
+  formatCosignerVerifierKey,
+  parseCosignerVerifierKey,
+  verifyCosignature,
+  type CosignatureResult,
+  type CosignerKey,
+} from "./cosignature.js";
+export { checkEventShape, verifyEvent, type EventCheckOptions } from "./event.js";
+export { parseTrustedKey, resolveTrustedKey, type TrustedKey, type TrustedKeyInput } from "./keys.js";
+export { decodeProof, verifyConsistency, verifyInclusion, type WireHashes } from "./proofs.js";
+export { createRangeVerifier, frontierFromInclusionProof, type RangeStart, type RangeVerifier } from "./range.js";
+export { RECEIPT_FORMAT, verifyReceipt, type EventReceipt, type ReceiptCheckOptions } from "./receipt.js";
+export type { VerifyResult } from "./result.js";
