@@ -11,11 +11,11 @@ import { integerPathParameter, integerQuery } from "./query.js";
 import { checkpointJson, eventJson, publicKeyJson, receiptJson } from "./representations.js";
 
 /**
- * What a caller must hold to use a route. Not enforced yet: the auth layer will check
- * these against the token's roles, so every route declares one now and a test keeps it so.
+ * What a caller must hold to use a route, enforced by the authorize middleware against the
+ * token's roles (src/api/middleware/authorize.ts); a test keeps every route declaring one.
  */
-export type Permission = "public" | "events:append" | "events:read" | "audit:read" | "metrics:read";
-export const PERMISSIONS: readonly Permission[] = ["public", "events:append", "events:read", "audit:read", "metrics:read"];
+export type Permission = "public" | "events:append" | "events:read" | "audit:read" | "metrics:read" | "admin:*";
+export const PERMISSIONS: readonly Permission[] = ["public", "events:append", "events:read", "audit:read", "metrics:read", "admin:*"];
 
 export type HttpMethod = "GET" | "POST";
 
@@ -29,8 +29,6 @@ export interface RouteDefinition {
   handler: (c: Context<AppEnv>) => Promise<Response> | Response;
 }
 
-/** Until OIDC lands every append is scoped to this principal (idempotency keys included). */
-export const ANONYMOUS_PRINCIPAL = "anonymous";
 const DEFAULT_READ_LIMIT = 100;
 
 /** The route table: the one list the app, the OpenAPI test and (later) RBAC read. */
@@ -55,7 +53,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         assertStreamId(streamId);
         const idempotencyKey = parseIdempotencyKey(c.req.header("Idempotency-Key"));
         const body = await readJsonBody(c, options.maxJsonDepth);
-        const request = parseAppendRequest({ streamId, body, idempotencyKey, principal: ANONYMOUS_PRINCIPAL, maxEvents: options.maxEventsPerAppend });
+        const request = parseAppendRequest({ streamId, body, idempotencyKey, principal: c.get("principal").subject, maxEvents: options.maxEventsPerAppend });
         const receipt = await ledger.append(request);
         const first = receipt.events[0];
         c.get("logger").info({ streamId, position: first?.position, count: receipt.events.length, streamVersion: receipt.streamVersion }, "events appended");
