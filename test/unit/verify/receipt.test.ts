@@ -24,6 +24,7 @@ function buildReceipt(position = 3, size = 7): { receipt: EventReceipt; verifier
 }
 
 type Path = (string | number)[];
+type Json = Record<string | number, unknown>;
 
 /** Every leaf (string, number, boolean, null) of a JSON value, with its path. */
 function leaves(value: unknown, path: Path = []): Path[] {
@@ -41,9 +42,9 @@ function members(value: unknown, path: Path = []): Path[] {
   return entries.flatMap(([k, v]) => [[...path, k], ...members(v, [...path, k])]);
 }
 
-function update(root: unknown, path: Path, change: (parent: any, key: string | number) => void): void {
-  let node: any = root;
-  for (const key of path.slice(0, -1)) node = node[key];
+function update(root: unknown, path: Path, change: (parent: Json, key: string | number) => void): void {
+  let node = root as Json;
+  for (const key of path.slice(0, -1)) node = node[key] as Json;
   change(node, path[path.length - 1]!);
 }
 
@@ -83,8 +84,8 @@ describe("verifyReceipt (offline, no database or network)", () => {
   });
 
   const cases = leaves(receipt).flatMap((path) => {
-    let current: any = receipt;
-    for (const key of path) current = current[key];
+    let current: unknown = receipt;
+    for (const key of path) current = (current as Json)[key];
     return mutate(current).map((replacement) => [path.join("."), replacement, path] as const);
   });
 
@@ -104,9 +105,9 @@ describe("verifyReceipt (offline, no database or network)", () => {
 
   it("fails when a member is added anywhere but data", () => {
     for (const target of [[], ["event"], ["inclusionProof"], ["checkpoint"]] as Path[]) {
-      const tampered: any = structuredClone(receipt);
+      const tampered = structuredClone(receipt) as unknown as Json;
       let node = tampered;
-      for (const key of target) node = node[key];
+      for (const key of target) node = node[key] as Json;
       node.extra = 1;
       expect(verifyReceipt(tampered, { verifierKey }).ok, target.join(".")).toBe(false);
     }
