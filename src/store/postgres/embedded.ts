@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -61,6 +61,9 @@ export async function startEmbeddedPostgres(dir: string, log: (message: string) 
       throw new LedgerError("ERR_CONFIG", "running as root needs a `postgres` system user for the embedded PostgreSQL (useradd postgres), or set DATABASE_URL", { cause });
     });
     await chown(dir, uid, gid);
+    // The parent (ANNAL_HOME, or a mkdtemp directory made 0700) must be traversable by it.
+    const parent = await stat(dirname(dir));
+    if ((parent.mode & 0o001) === 0) await chmod(dirname(dir), (parent.mode & 0o7777) | 0o001);
   }
   await stopStale(dataDir, log);
 

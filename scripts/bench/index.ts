@@ -1,0 +1,141 @@
+// `npm run bench`: append throughput and latency against a real, durable PostgreSQL
+// (embedded, fsync on, synchronous_commit on), for the Annal ledger library, Annal over
+// HTTP, and Emmett's PostgreSQL event store on the same server. Not a test: nothing here
+// asserts; it prints figures to copy into docs/benchmarks.md.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import pg from "pg";
+import { pino } from "pino";
+import { openAnnal } from "../../src/annal.js";
+import { loadConfig } from "../../src/config.js";
+import { startEmbeddedPostgres } from "../../src/store/postgres/embedded.js";
+import { startServerProcess } from "../../test/support/processes.js";
+import { formatRow, runClosedLoop, type LoadResult } from "./stats.js";
+
+const SCALE = Number(process.env.BENCH_SCALE ?? "1");
+const results: LoadResult[] = [];
+const report = (r: LoadResult) => {
+  results.push(r);
+  console.log(formatRow(r));
+};
+
+async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+const payload = (i: number) => ({ orderId: `o-${i}`, amount: 4200 + (i % 100), currency: "EUR", lines: [{ sku: "abc", qty: 2 }] });
+
+async function benchLedger(adminUrl: string, home: string) {
+  const url = await createDatabase(adminUrl, "bench_annal_lib");
+  const annal = await openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent" }), pino({ level: "silent" }));
+  try {
+    await runClosedLoop("warm-up", { concurrency: 64, totalOps: 2000, eventsPerOp: 1 }, (w) => annal.ledger.append({ streamId: `warm-${w}`, events: [{ type: "Warmed", data: {} }] }));
+    report(
+      await runClosedLoop("(a) ledger library, 64 concurrent single-event appends", { concurrency: 64, totalOps: 30_000 * SCALE, eventsPerOp: 1 }, (w, i) =>
+        annal.ledger.append({ streamId: `a-${w}`, events: [{ type: "OrderPlaced", data: payload(i) }] }),
+      ),
+    );
+    report(
+      await runClosedLoop("(b) ledger library, 100-event appends (8 concurrent)", { concurrency: 8, totalOps: 1000 * SCALE, eventsPerOp: 100 }, (w, i) =>
+        annal.ledger.append({ streamId: `b-${w}`, events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(i * 100 + j) })) }),
+      ),
+    );
+  } finally {
+    await annal.close();
+  }
+}
+
+async function benchHttp(adminUrl: string, home: string) {
+  const url = await createDatabase(adminUrl, "bench_annal_http");
+  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off" });
+  try {
+    const one = JSON.stringify({ events: [{ type: "OrderPlaced", data: payload(1) }] });
+    const hundred = JSON.stringify({ events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(j) })) });
+    for (const [name, body, connections, eventsPerOp] of [
+      ["(c) HTTP single-event appends, 64 connections", one, 64, 1],
+      ["(d) HTTP 100-event appends, 8 connections", hundred, 8, 100],
+    ] as const) {
+      let n = 0;
+      const result = await autocannon({
+        url: server.url,
+        connections,
+        duration: 15 * SCALE,
+        requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req) => ({ ...req, path: `/streams/h-${n++ % 1000}/events`, body }) }],
+      });
+      const ok = result["2xx"];
+      report({
+        name,
+        events: ok * eventsPerOp,
+        seconds: result.duration,
+        eventsPerSecond: (ok * eventsPerOp) / result.duration,
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+      });
+      if (result.non2xx > 0 || result.errors > 0) console.log(`   ! ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+async function benchEmmett(adminUrl: string) {
+  const url = await createDatabase(adminUrl, "bench_emmett");
+  const { getPostgreSQLEventStore } = await import("@event-driven-io/emmett-postgresql");
+  const store = getPostgreSQLEventStore(url);
+  try {
+    await runClosedLoop("warm-up", { concurrency: 64, totalOps: 2000, eventsPerOp: 1 }, (w) => store.appendToStream(`warm-${w}`, [{ type: "Warmed", data: {} }]));
+    report(
+      await runClosedLoop("(a) Emmett PostgreSQL, 64 concurrent single-event appends", { concurrency: 64, totalOps: 10_000 * SCALE, eventsPerOp: 1 }, (w, i) =>
+        store.appendToStream(`a-${w}`, [{ type: "OrderPlaced", data: payload(i) }]),
+      ),
+    );
+    report(
+      await runClosedLoop("(b) Emmett PostgreSQL, 100-event appends (8 concurrent)", { concurrency: 8, totalOps: 500 * SCALE, eventsPerOp: 100 }, (w, i) =>
+        store.appendToStream(`b-${w}`, Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(i * 100 + j) }))),
+      ),
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), "annal-bench-"));
+  const external = process.env.BENCH_DATABASE_URL;
+  const embedded = external ? undefined : await startEmbeddedPostgres(join(dir, "postgres"));
+  const adminUrl = external ?? embedded!.url;
+  console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
+  try {
+    // BENCH_ONLY=lib,http,emmett,verify picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify").split(","));
+    if (only.has("lib")) await benchLedger(adminUrl, join(dir, "lib"));
+    if (only.has("http")) await benchHttp(adminUrl, join(dir, "http"));
+    if (only.has("emmett")) await benchEmmett(adminUrl);
+    const find = (prefix: string) => results.find((r) => r.name.startsWith(prefix));
+    for (const k of ["(a)", "(b)"]) {
+      const annal = find(`${k} ledger`);
+      const emmett = find(`${k} Emmett`);
+      if (annal && emmett) console.log(`${k} Annal / Emmett: ${(annal.eventsPerSecond / emmett.eventsPerSecond).toFixed(2)}x`);
+    }
+    if (only.has("verify")) {
+      // Verification throughput and proof latency (docs/benchmarks.md, auditors' section).
+      const modulePath = "./verify-bench.js";
+      const verifyBench = (await import(modulePath).catch(() => undefined)) as { benchVerification?: (o: object) => Promise<void> } | undefined;
+      if (verifyBench?.benchVerification) await verifyBench.benchVerification({ adminUrl, home: join(dir, "verify"), scale: SCALE });
+    }
+  } finally {
+    await embedded?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
