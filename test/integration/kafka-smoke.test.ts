@@ -54,6 +54,11 @@ describe("kafka smoke", () => {
     let received = 0;
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`consumer read ${received} of ${MESSAGES} messages in 45 s`)), 45_000);
+      // A consumer that gives up (broker gone) crashes; fail with its reason, not the timeout.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        clearTimeout(timer);
+        reject(payload.error);
+      });
       void consumer.run({
         eachMessage: ({ partition, message }) => {
           const key = message.key!.toString();
