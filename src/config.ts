@@ -16,7 +16,31 @@ export interface AnnalConfig {
   maxBatchEvents: number;
   maxQueuedEvents: number;
   maxBodyBytes: number;
+  /** `oidc`: Bearer JWT access tokens and RBAC on every non-public route; `off`: anyone may do anything. */
+  auth: "oidc" | "off";
+  /** External issuer; undefined (with auth `oidc`) runs the embedded development provider at /oidc. */
+  oidcIssuer: string | undefined;
+  /** Expected `aud` of access tokens: the resource indicator of the Annal API. */
+  oidcAudience: string;
+  /** Claim holding role names (dotted path, e.g. `realm_access.roles`); `scope` is always read too. */
+  oidcRolesClaim: string;
+  oidcAlgorithms: string[];
+  oidcClockToleranceSeconds: number;
+  /** JSON RBAC policy; undefined uses the built-in writer/reader/auditor/admin policy. */
+  rbacPolicyFile: string | undefined;
+  /** URL clients use to reach this server; the embedded issuer lives under it. Default http://host:port. */
+  publicUrl: string | undefined;
+  /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
+  databaseAllowInsecure: boolean;
 }
+
+/** The embedded development identity provider runs when auth is on and no issuer is configured. */
+export function usesDevIdentityProvider(config: AnnalConfig): boolean {
+  return config.auth === "oidc" && config.oidcIssuer === undefined;
+}
+
+export const DEFAULT_OIDC_AUDIENCE = "urn:annal:api";
+const ALLOWED_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -56,5 +80,114 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     maxBatchEvents: integer(env, "ANNAL_MAX_BATCH_EVENTS", 5000, 1, 100_000),
     maxQueuedEvents: integer(env, "ANNAL_MAX_QUEUED_EVENTS", 100_000, 1, 10_000_000),
     maxBodyBytes: integer(env, "ANNAL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    auth: authMode(env.ANNAL_AUTH),
+    oidcIssuer: optionalUrl(env, "ANNAL_OIDC_ISSUER"),
+    oidcAudience: env.ANNAL_OIDC_AUDIENCE || DEFAULT_OIDC_AUDIENCE,
+    oidcRolesClaim: env.ANNAL_OIDC_ROLES_CLAIM || "roles",
+    oidcAlgorithms: tokenAlgorithms(env.ANNAL_OIDC_ALGORITHMS),
+    // Bounded: a generous tolerance turns an expired token back into a valid one.
+    oidcClockToleranceSeconds: integer(env, "ANNAL_OIDC_CLOCK_TOLERANCE_SECONDS", 30, 0, 300),
+    rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
+    publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
+    databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",
   };
+}
+
+function authMode(raw: string | undefined): "oidc" | "off" {
+  if (raw === undefined || raw === "" || raw === "oidc") return "oidc";
+  if (raw === "off") return "off";
+  throw new LedgerError("ERR_CONFIG", `ANNAL_AUTH must be "oidc" or "off", got ${JSON.stringify(raw)}`);
+}
+
+function optionalUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new LedgerError("ERR_CONFIG", `${name} must be an absolute http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new LedgerError("ERR_CONFIG", `${name} must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function tokenAlgorithms(raw: string | undefined): string[] {
+  if (raw === undefined || raw === "") return ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"];
+  const list = raw.split(",").map((a) => a.trim()).filter((a) => a !== "");
+  // `none` and HMAC are never accepted: with HMAC the issuer's public key would be a signing secret.
+  const refused = list.filter((a) => !ALLOWED_TOKEN_ALGORITHMS.includes(a));
+  if (list.length === 0 || refused.length > 0) {
+    throw new LedgerError("ERR_CONFIG", `ANNAL_OIDC_ALGORITHMS may list only ${ALLOWED_TOKEN_ALGORITHMS.join(", ")}; refused: ${refused.join(", ") || "(empty)"}`);
+  }
+  return list;
+}
+
+/** Passwords we refuse in production whatever their length: the ones in every quick-start guide. */
+const KNOWN_DEFAULT_SECRETS = new Set(["postgres", "password", "passw0rd", "secret", "changeme", "change-me", "admin", "annal", "minioadmin", "example", "test", "root", "letmein", "123456"]);
+export const MIN_SECRET_LENGTH = 16;
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Why this configuration must not run in production: one sentence per problem, all of
+ * them at once, so an operator fixes the deployment in one pass. Empty in development.
+ */
+export function productionProblems(config: AnnalConfig): string[] {
+  if (config.env !== "production") return [];
+  const problems: string[] = [];
+  if (config.auth === "off") problems.push("authentication is off (ANNAL_AUTH=off): set ANNAL_AUTH=oidc with ANNAL_OIDC_ISSUER and ANNAL_OIDC_AUDIENCE");
+  if (usesDevIdentityProvider(config)) problems.push("the embedded development identity provider is on: set ANNAL_OIDC_ISSUER (and ANNAL_OIDC_AUDIENCE) to your identity provider");
+  if (config.auth === "off" && !isLoopback(config.host)) problems.push(`it would listen on ${config.host}, beyond loopback, without authentication: turn authentication on or bind ANNAL_HOST to 127.0.0.1`);
+  if (config.signingKeyFile === undefined) problems.push("the signing key is the generated development key: set ANNAL_SIGNING_KEY_FILE to the production ledger key");
+  if (config.databaseUrl === undefined) {
+    problems.push("DATABASE_URL is not set, so the embedded development PostgreSQL would be used: point DATABASE_URL at the production database");
+  } else {
+    let url: URL | undefined;
+    try {
+      url = new URL(config.databaseUrl);
+    } catch {
+      problems.push("DATABASE_URL is not a valid URL");
+    }
+    if (url !== undefined) {
+      const sslmode = url.searchParams.get("sslmode");
+      if (sslmode !== "require" && sslmode !== "verify-full" && !config.databaseAllowInsecure) {
+        problems.push("the database connection has no TLS: add sslmode=verify-full (or sslmode=require) to DATABASE_URL, or set ANNAL_DB_ALLOW_INSECURE=1 if the link is protected otherwise");
+      }
+      problems.push(...secretProblems("the DATABASE_URL password", decodeURIComponent(url.password)));
+    }
+  }
+  return problems;
+}
+
+function secretProblems(name: string, value: string): string[] {
+  if (value === "") return [`${name} is empty`];
+  if (KNOWN_DEFAULT_SECRETS.has(value.toLowerCase())) return [`${name} is a well-known default: use a generated secret`];
+  if (value.length < MIN_SECRET_LENGTH) return [`${name} is shorter than ${MIN_SECRET_LENGTH} characters`];
+  return [];
+}
+
+/** Throws ERR_CONFIG listing every production problem; `annal serve` calls it before opening anything. */
+export function assertProductionReady(config: AnnalConfig): void {
+  const problems = productionProblems(config);
+  if (problems.length > 0) {
+    throw new LedgerError("ERR_CONFIG", `refusing to start in production:\n${problems.map((p) => `  - ${p}`).join("\n")}`, { details: { problems } });
+  }
+}
+
+/** The configuration as `GET /admin/config` shows it: secrets masked, paths and modes kept. */
+export function maskedConfig(config: AnnalConfig): Record<string, unknown> {
+  let databaseUrl: string | undefined;
+  if (config.databaseUrl !== undefined) {
+    try {
+      const url = new URL(config.databaseUrl);
+      if (url.password !== "") url.password = "****";
+      databaseUrl = url.toString();
+    } catch {
+      databaseUrl = "****";
+    }
+  }
+  return { ...config, databaseUrl };
 }

@@ -1,29 +1,34 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { LedgerError } from "../core/index.js";
 import { resolveApiOptions, type ApiDeps, type ApiOptions, type AppEnv } from "./context.js";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { HttpBindings } from "@hono/node-server";
+import { createRouteTable } from "./admin-routes.js";
 import { apiVersion } from "./middleware/api-version.js";
+import { authorize } from "./middleware/authorize.js";
 import { observeRequests } from "./middleware/observe.js";
 import { problemResponse } from "./problem-response.js";
-import { createRoutes, type HttpMethod, type RouteDefinition } from "./routes.js";
+import type { HttpMethod, RouteDefinition } from "./routes.js";
 
 /**
  * The HTTP edge of Annal. Pure wiring of ports to routes: no listening here (see
  * `startServer`), so tests drive it in-process with `app.request()`.
  *
  * @example
- * const app = createApp({ ledger, reader, ready, logger, metrics });
+ * const app = createApp({ ledger, reader, ready, logger, metrics, access: createAuthOff() });
  * const { url, close } = await startServer(app, { port: 8080 });
  */
 export function createApp(deps: ApiDeps, options: ApiOptions = {}): Hono<AppEnv> {
   const resolved = resolveApiOptions(options);
-  const routes = createRoutes(deps, resolved);
+  const routes = createRouteTable(deps, resolved);
   const app = new Hono<AppEnv>();
 
   app.use(requestId());
   app.use(observeRequests(deps.logger, deps.metrics));
-  app.use(apiVersion());
+  if (deps.identityProvider !== undefined) mountIdentityProvider(app, deps.identityProvider);
+  app.use(apiVersion(resolved.apiVersions));
 
   // Enforced while streaming: a body past the limit is refused as soon as it is seen,
   // never buffered whole (and a Content-Length over the limit is refused unread).
@@ -34,8 +39,10 @@ export function createApp(deps: ApiDeps, options: ApiOptions = {}): Hono<AppEnv>
     },
   });
   for (const route of routes) {
-    if (route.acceptsBody) app.on(route.method, route.path, limitBody, route.handler);
-    else app.on(route.method, route.path, route.handler);
+    // Access first: a caller who may not append never gets a body read.
+    const guard = authorize(route, deps.access);
+    if (route.acceptsBody) app.on(route.method, route.path, guard, limitBody, route.handler);
+    else app.on(route.method, route.path, guard, route.handler);
   }
 
   const allowedMethods = createMethodLookup(routes);
@@ -50,6 +57,26 @@ export function createApp(deps: ApiDeps, options: ApiOptions = {}): Hono<AppEnv>
     return problemResponse(c, error);
   });
   return app;
+}
+
+/**
+ * oidc-provider is a Koa app: it gets Node's own request and response, untouched by
+ * Hono (it reads the body itself), and answers on them directly. Registered before API
+ * version negotiation and auth: OAuth clients speak OAuth, not the Annal API.
+ */
+function mountIdentityProvider(app: Hono<AppEnv>, provider: NonNullable<ApiDeps["identityProvider"]>): void {
+  const handler = async function identityProvider(c: Context<AppEnv & { Bindings: Partial<HttpBindings> }>): Promise<Response> {
+    const { incoming, outgoing } = c.env ?? {};
+    if (incoming === undefined || outgoing === undefined) {
+      throw new LedgerError("ERR_UNAVAILABLE", "the embedded identity provider runs under Node only; configure ANNAL_OIDC_ISSUER");
+    }
+    const finished = new Promise<void>((resolve) => outgoing.once("close", () => resolve()));
+    provider.handle(incoming, outgoing);
+    await finished;
+    return RESPONSE_ALREADY_SENT;
+  };
+  app.all(provider.mountPath, handler);
+  app.all(`${provider.mountPath}/*`, handler);
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { AccessControl, Principal } from "../auth/access-control.js";
 import type { CheckpointView, Ledger, LedgerReader } from "../ledger/types.js";
+import { API_VERSIONS, type ApiVersionPolicy } from "./middleware/api-version.js";
 
 /** Merkle proofs for auditors (RFC 9162), answered from stored subtree hashes. */
 export interface ProofReader {
@@ -18,6 +20,22 @@ export interface ApiDeps {
   ready(): Promise<boolean>;
   logger: Logger;
   metrics: Registry;
+  /**
+   * Who may call what. Required, so no app is ever built without a decision: pass
+   * `createAuthOff()` explicitly where authentication is not wanted (and production refuses it).
+   */
+  access: AccessControl;
+  /** The embedded development identity provider, served under its mount path (Node only). */
+  identityProvider?: MountedIdentityProvider | undefined;
+  /** The effective configuration with secrets masked, for `GET /admin/config`. */
+  effectiveConfig?: (() => Readonly<Record<string, unknown>>) | undefined;
+}
+
+export interface MountedIdentityProvider {
+  /** `/oidc`: requests under it go to `handle`, before API version negotiation and auth. */
+  mountPath: string;
+  /** A Node request listener; the Node bindings come from @hono/node-server. */
+  handle(req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse): void;
 }
 
 export interface ApiOptions {
@@ -29,6 +47,8 @@ export interface ApiOptions {
   maxJsonDepth?: number;
   /** Largest `limit` a read accepts. Default 1000. */
   maxReadLimit?: number;
+  /** Supported and deprecated API versions; default `API_VERSIONS`. */
+  apiVersions?: ApiVersionPolicy;
 }
 
 export type ResolvedApiOptions = Required<ApiOptions>;
@@ -39,6 +59,7 @@ export function resolveApiOptions(options: ApiOptions = {}): ResolvedApiOptions 
     maxEventsPerAppend: options.maxEventsPerAppend ?? 1000,
     maxJsonDepth: options.maxJsonDepth ?? 32,
     maxReadLimit: options.maxReadLimit ?? 1000,
+    apiVersions: options.apiVersions ?? API_VERSIONS,
   };
 }
 
@@ -47,6 +68,8 @@ export interface AppVariables {
   requestId: string;
   logger: Logger;
   apiVersion: string;
+  /** Set by the authorize middleware on every non-public route before its handler runs. */
+  principal: Principal;
 }
 
 export interface AppEnv {

@@ -10,7 +10,9 @@ export interface ServerOptions {
 
 /** Anything with a fetch handler: a Hono app, or a sub-app mounted in one. */
 export interface FetchApp {
-  fetch(request: Request): Response | Promise<Response>;
+  // `env` carries the runtime's bindings (Node's incoming/outgoing under @hono/node-server),
+  // which the embedded identity provider needs.
+  fetch(request: Request, env?: unknown): Response | Promise<Response>;
 }
 
 export interface RunningServer {
@@ -24,7 +26,7 @@ interface BunServer {
   stop(closeActiveConnections?: boolean): Promise<void> | void;
 }
 interface BunRuntime {
-  serve(options: { fetch: (request: Request) => Response | Promise<Response>; hostname: string; port: number }): BunServer;
+  serve(options: { fetch: (request: Request, server: unknown) => Response | Promise<Response>; hostname: string; port: number }): BunServer;
 }
 
 /**
@@ -39,7 +41,7 @@ interface BunRuntime {
 export async function startServer(app: FetchApp, options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
-  const fetch = (request: Request): Response | Promise<Response> => app.fetch(request);
+  const fetch = (request: Request, env?: unknown): Response | Promise<Response> => app.fetch(request, env);
   const bun = (globalThis as { Bun?: BunRuntime }).Bun;
   if (bun !== undefined) {
     const server = bun.serve({ fetch, hostname: host, port });

@@ -17,7 +17,7 @@ program
     const config = loadConfig();
     const logger = pino({ level: config.logLevel, base: { service: "annal" } });
     const running = await serve(config, logger);
-    process.stderr.write(exampleUsage(running.url));
+    process.stderr.write(exampleUsage(running.url, running.devClients));
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

@@ -2,10 +2,15 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 import type { Logger } from "pino";
 import { openAnnal } from "../annal.js";
 import { createApp, startServer } from "../api/index.js";
-import type { AnnalConfig } from "../config.js";
+import type { DevClient } from "../auth/index.js";
+import { assertProductionReady, maskedConfig, type AnnalConfig } from "../config.js";
+import { freePort } from "../store/postgres/embedded.js";
+import { openAccess } from "./access.js";
 
 export interface RunningAnnal {
   url: string;
+  /** Seeded clients of the embedded development issuer (for the start-up banner only). */
+  devClients: readonly DevClient[] | undefined;
   close(): Promise<void>;
 }
 
@@ -14,6 +19,11 @@ export interface RunningAnnal {
  * metrics and the HTTP edge together.
  */
 export async function serve(config: AnnalConfig, logger: Logger): Promise<RunningAnnal> {
+  // Before opening anything: a refused production start must not touch the database.
+  assertProductionReady(config);
+  // The embedded issuer's URL goes into every token, so the port is fixed before listening.
+  const port = config.port === 0 && config.auth === "oidc" && config.oidcIssuer === undefined ? await freePort() : config.port;
+  const publicUrl = config.publicUrl ?? `http://${urlHost(config.host)}:${port}`;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const batchEvents = new Histogram({ name: "annal_commit_batch_events", help: "Events per group-commit transaction", buckets: [1, 4, 16, 64, 256, 1024, 4096], registers: [metrics] });
@@ -28,11 +38,21 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     },
   });
   try {
-    const app = createApp({ ledger: core.ledger, reader: core.reader, proofs: core.proofs, ready: core.ready, logger, metrics }, { maxBodyBytes: config.maxBodyBytes });
-    const server = await startServer(app, { host: config.host, port: config.port });
-    logger.info({ url: server.url, keyId: core.signer.keyId, origin: config.origin, database: core.embedded ? "embedded" : "external" }, "annal is listening");
+    const { access, devProvider } = await openAccess(config, { publicUrl });
+    const app = createApp(
+      { ledger: core.ledger, reader: core.reader, proofs: core.proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
+      { maxBodyBytes: config.maxBodyBytes },
+    );
+    const server = await startServer(app, { host: config.host, port });
+    // Client ids only: secrets go to the terminal banner, never into JSON logs.
+    logger.info(
+      { url: server.url, keyId: core.signer.keyId, origin: config.origin, database: core.embedded ? "embedded" : "external", auth: config.auth, issuer: devProvider?.issuer ?? config.oidcIssuer, devClients: devProvider?.clients.map((c) => c.clientId) },
+      "annal is listening",
+    );
+    if (config.auth === "off") logger.warn("authentication is OFF: anyone who reaches this port may append and read");
     return {
       url: server.url,
+      devClients: devProvider?.clients,
       async close() {
         await server.close();
         await core.close();
@@ -44,17 +64,36 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   }
 }
 
-/** The quick-start hint printed by `npm start`. */
-export function exampleUsage(url: string): string {
-  return [
-    "",
-    `Annal is running at ${url}  (API reference: ${url}/docs)`,
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * The quick-start hint printed by `npm start` (to the terminal, not the JSON log). With the
+ * embedded issuer it lists the dev clients and shows how to get a token and append with it.
+ */
+export function exampleUsage(url: string, devClients?: readonly DevClient[]): string {
+  const lines = ["", `Annal is running at ${url}  (API reference: ${url}/docs)`];
+  let auth = "";
+  if (devClients !== undefined && devClients.length > 0) {
+    const writer = devClients.find((c) => c.role === "writer") ?? devClients[0]!;
+    lines.push(
+      `Development identity provider: ${url}/oidc  (client secrets are stored in $ANNAL_HOME/dev-clients.json)`,
+      ...devClients.map((c) => `  ${c.role.padEnd(8)} client_id=${c.clientId}  client_secret=${c.clientSecret}`),
+      "Get a token (client_credentials) as the writer:",
+      `  TOKEN=$(curl -s -u '${writer.clientId}:${writer.clientSecret}' -d grant_type=client_credentials ${url}/oidc/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
+    );
+    auth = ` -H "authorization: Bearer $TOKEN"`;
+  }
+  lines.push(
     "Append an event:",
-    `  curl -s -X POST ${url}/streams/orders-1/events -H 'content-type: application/json' \\`,
+    `  curl -s -X POST ${url}/streams/orders-1/events${auth} -H 'content-type: application/json' \\`,
     `    -d '{"events":[{"type":"OrderPlaced","data":{"total":42}}]}'`,
     "Read it back and verify the whole log:",
-    `  curl -s ${url}/streams/orders-1/events`,
+    `  curl -s ${url}/streams/orders-1/events${auth}`,
     `  npx annal verify --url ${url}`,
     "",
-  ].join("\n");
+  );
+  return lines.join("\n");
 }

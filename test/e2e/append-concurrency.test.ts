@@ -9,7 +9,7 @@ interface ReceiptBody {
 
 let t: TestHttpAnnal;
 beforeAll(async () => {
-  t = await startTestHttpAnnal();
+  t = await startTestHttpAnnal({ auth: "off" });
 });
 afterAll(async () => {
   await t?.close();

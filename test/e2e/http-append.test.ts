@@ -10,7 +10,7 @@ import { randomName } from "../support/services.js";
 
 let t: TestHttpAnnal;
 beforeAll(async () => {
-  t = await startTestHttpAnnal();
+  t = await startTestHttpAnnal({ auth: "off" });
 });
 afterAll(async () => {
   await t?.close();

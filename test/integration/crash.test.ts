@@ -15,7 +15,7 @@ describe("crash: kill -9 during a stream of appends", () => {
   it("keeps every acknowledged event exactly once and the chain verifies after restart", async () => {
     const db = await createTestDatabase();
     cleanups.push(() => db.drop());
-    const env = { DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-crash-")) };
+    const env = { ANNAL_AUTH: "off" as const, DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-crash-")) };
     let server: ServerProcess = await startServerProcess(env);
     cleanups.push(() => server.kill());
 

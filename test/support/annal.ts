@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { openAnnal, type AnnalCore } from "../../src/annal.js";
 import { loadConfig, type AnnalConfig } from "../../src/config.js";
+import type { DevClient } from "../../src/auth/index.js";
+import { freePort } from "../../src/store/postgres/embedded.js";
 import { createTestDatabase } from "./services.js";
 
 export interface TestAnnal extends AnnalCore {
@@ -36,22 +38,77 @@ export async function startTestAnnal(env: Record<string, string> = {}): Promise<
 export interface TestHttpAnnal {
   annal: TestAnnal;
   url: string;
+  /** Seeded clients of the embedded issuer (auth `oidc` only). */
+  devClients: readonly DevClient[];
+  /**
+   * A real access token for a seeded client, fetched over HTTP from the embedded issuer
+   * with the client_credentials grant (auth `oidc` only).
+   */
+  token(role: string): Promise<string>;
   close(): Promise<void>;
 }
 
+export interface TestHttpOptions {
+  /**
+   * Explicit on purpose: tests that are not about auth say `auth: "off"`; auth tests say
+   * `auth: "oidc"` and get the embedded development issuer at `${url}/oidc`.
+   */
+  auth: "off" | "oidc";
+  env?: Record<string, string>;
+}
+
 /** startTestAnnal behind the real HTTP app, listening on a free loopback port. */
-export async function startTestHttpAnnal(env: Record<string, string> = {}): Promise<TestHttpAnnal> {
+export async function startTestHttpAnnal(options: TestHttpOptions): Promise<TestHttpAnnal> {
   const { createApp, startServer } = await import("../../src/api/index.js");
   const { Registry } = await import("prom-client");
-  const annal = await startTestAnnal(env);
-  const app = createApp({ ledger: annal.ledger, reader: annal.reader, proofs: annal.proofs, ready: annal.ready, logger: pino({ level: "silent" }), metrics: new Registry() });
-  const server = await startServer(app, { host: "127.0.0.1", port: 0 });
-  return {
-    annal,
-    url: server.url,
-    async close() {
-      await server.close();
-      await annal.close();
-    },
-  };
+  const { openAccess } = await import("../../src/cli/access.js");
+  const { maskedConfig } = await import("../../src/config.js");
+  // The issuer URL is inside every token, so the port is chosen before listening.
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const annal = await startTestAnnal({ ANNAL_AUTH: options.auth, ...options.env });
+  try {
+    const { access, devProvider } = await openAccess(annal.config, { publicUrl: url });
+    const app = createApp({
+      ledger: annal.ledger,
+      reader: annal.reader,
+      proofs: annal.proofs,
+      ready: annal.ready,
+      logger: pino({ level: "silent" }),
+      metrics: new Registry(),
+      access,
+      identityProvider: devProvider,
+      effectiveConfig: () => maskedConfig(annal.config),
+    });
+    const server = await startServer(app, { host: "127.0.0.1", port });
+    const devClients = devProvider?.clients ?? [];
+    return {
+      annal,
+      url: server.url,
+      devClients,
+      token: (role) => clientCredentialsToken(server.url, devClients, role),
+      async close() {
+        await server.close();
+        await annal.close();
+      },
+    };
+  } catch (error) {
+    await annal.close();
+    throw error;
+  }
+}
+
+/** What any OAuth client does: discovery, then client_credentials at the token endpoint. */
+export async function clientCredentialsToken(baseUrl: string, clients: readonly DevClient[], role: string): Promise<string> {
+  const client = clients.find((c) => c.role === role);
+  if (client === undefined) throw new Error(`no dev client for role ${role} (is auth "oidc"?)`);
+  const discovery = (await (await fetch(`${baseUrl}/oidc/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+  const response = await fetch(discovery.token_endpoint, {
+    method: "POST",
+    headers: { authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "client_credentials" }),
+  });
+  const body = (await response.json()) as { access_token?: string; error?: string };
+  if (response.status !== 200 || body.access_token === undefined) throw new Error(`token request for ${role} failed: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
 }

@@ -36,9 +36,10 @@ export interface ServerProcess {
 
 /**
  * Starts `annal serve` in a child process (Node by default, or Bun) and waits until it
- * answers /readyz.
+ * answers /readyz. `ANNAL_AUTH` is required so every test states whether it runs with
+ * authentication (`oidc`) or explicitly without (`off`).
  */
-export async function startServerProcess(env: Record<string, string>, runtime: "node" | "bun" = "node"): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string> & { ANNAL_AUTH: "off" | "oidc" }, runtime: "node" | "bun" = "node"): Promise<ServerProcess> {
   const port = await freePort();
   const command = runtime === "node" ? process.execPath : BUN;
   const args = runtime === "node" ? [`${REPO_ROOT}bin/annal.js`, "serve"] : [`${REPO_ROOT}src/cli/main.ts`, "serve"];

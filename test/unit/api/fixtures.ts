@@ -5,6 +5,7 @@ import { vi, type Mock } from "vitest";
 import type { EventRecord } from "../../../src/core/index.js";
 import type { ProofReader } from "../../../src/api/context.js";
 import { createApp, type ApiDeps, type ApiOptions } from "../../../src/api/index.js";
+import { createAuthOff } from "../../../src/auth/index.js";
 import type { CheckpointView, Ledger, LedgerReader, PublicKeyInfo, Receipt } from "../../../src/ledger/types.js";
 
 export const HASH = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8M=";
@@ -99,6 +100,8 @@ export function makeApp(overrides: Partial<ApiDeps> = {}, options: ApiOptions = 
     ready: () => Promise.resolve(true),
     logger: pino({ level: "silent" }),
     metrics: new Registry(),
+    // Not about auth: these tests run with authentication explicitly off.
+    access: createAuthOff(),
     ...overrides,
   };
   return { app: createApp(deps, options), deps };

@@ -6,6 +6,7 @@ import { PROBLEMS } from "../../../src/api/problems.js";
 import { makeApp, unreachableLedger, unreachableProofs, unreachableReader } from "./fixtures.js";
 import { pino } from "pino";
 import { Registry } from "prom-client";
+import { createAuthOff } from "../../../src/auth/index.js";
 
 type Operation = { operationId?: string; "x-permission"?: string; responses?: Record<string, unknown> };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
@@ -18,7 +19,7 @@ async function fetchDocument(): Promise<Document> {
 }
 
 const routes = createRoutes(
-  { ledger: unreachableLedger(), reader: unreachableReader(), proofs: unreachableProofs(), ready: () => Promise.resolve(true), logger: pino({ level: "silent" }), metrics: new Registry() },
+  { ledger: unreachableLedger(), reader: unreachableReader(), proofs: unreachableProofs(), ready: () => Promise.resolve(true), logger: pino({ level: "silent" }), metrics: new Registry(), access: createAuthOff() },
   resolveApiOptions(),
 );
 

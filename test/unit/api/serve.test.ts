@@ -29,9 +29,10 @@ describe("startServer", () => {
       import { pino } from "pino";
       import { Registry } from "prom-client";
       import { createApp, startServer } from "./src/api/index.ts";
+      import { createAuthOff } from "./src/auth/index.ts";
       const never = () => Promise.reject(new Error("unused"));
       const reader = { readStream: never, readAll: never, readEvent: never, latestCheckpoint: never, publicKeys: never };
-      const app = createApp({ ledger: { append: never, close: never }, reader, ready: async () => true, logger: pino({ level: "silent" }), metrics: new Registry() });
+      const app = createApp({ ledger: { append: never, close: never }, reader, ready: async () => true, logger: pino({ level: "silent" }), metrics: new Registry(), access: createAuthOff() });
       const server = await startServer(app, { port: 0 });
       const response = await fetch(server.url + "/readyz");
       console.log(JSON.stringify({ url: server.url, status: response.status, bun: typeof Bun !== "undefined" }));
