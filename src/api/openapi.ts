@@ -2,6 +2,7 @@ import { EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, STREAM_ID_PATTERN } from "../core
 import type { ResolvedApiOptions } from "./context.js";
 import { API_VERSION_HEADER, LATEST_API_VERSION, SUPPORTED_API_VERSIONS } from "./middleware/api-version.js";
 import { PROBLEM_BASE_URI, PROBLEM_CONTENT_TYPE, PROBLEMS } from "./problems.js";
+import { proofOperations, proofSchemas } from "./proof-openapi.js";
 
 // Hand-written OpenAPI 3.1. A generator (@hono/zod-openapi) would have us validate with
 // zod, but request bodies must go through parseStrictJson (duplicate keys, __proto__,
@@ -30,6 +31,7 @@ function operations(options: ResolvedApiOptions): Record<string, JsonObject> {
   };
   const streamId = { name: "streamId", in: "path", required: true, schema: { type: "string", pattern: STREAM_ID_PATTERN.source } };
   return {
+    ...proofOperations(),
     "POST /streams/{streamId}/events": {
       operationId: "appendEvents",
       tags: ["events"],
@@ -149,6 +151,7 @@ function schemas(options: ResolvedApiOptions): Record<string, JsonObject> {
   const hash = { type: "string", description: "32 bytes, standard base64 with padding.", contentEncoding: "base64" };
   const safeInteger = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
   return {
+    ...proofSchemas(),
     AppendRequest: {
       type: "object",
       required: ["events"],

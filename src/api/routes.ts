@@ -8,6 +8,7 @@ import { readJsonBody } from "./json-body.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { buildProblem, PROBLEM_CONTENT_TYPE } from "./problems.js";
 import { integerPathParameter, integerQuery } from "./query.js";
+import { createProofRoutes } from "./proof-routes.js";
 import { checkpointJson, eventJson, publicKeyJson, receiptJson } from "./representations.js";
 
 /**
@@ -42,6 +43,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
   const docsPage = renderDocsPage(openApi);
 
   return [
+    ...createProofRoutes(deps),
     {
       method: "POST",
       path: "/streams/:streamId/events",

@@ -1,0 +1,112 @@
+import type { Context } from "hono";
+import { accepts } from "hono/accepts";
+import { LedgerError, toBase64 } from "../core/index.js";
+import type { CheckpointView } from "../ledger/types.js";
+import { RECEIPT_FORMAT, type EventReceipt } from "../verify/receipt.js";
+import type { ApiDeps, AppEnv } from "./context.js";
+import { integerPathParameter, integerQuery } from "./query.js";
+import { checkpointJson, eventJson } from "./representations.js";
+import type { RouteDefinition } from "./routes.js";
+
+/**
+ * Proof, checkpoint and receipt routes for auditors: everything they return verifies
+ * with `annal/verify` and the ledger's public key alone. Sizes are checkpointed sizes,
+ * so every root a proof leads to is one the ledger signed.
+ */
+export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs">): RouteDefinition[] {
+  const { reader, proofs } = deps;
+
+  async function latest(): Promise<CheckpointView> {
+    const checkpoint = await reader.latestCheckpoint();
+    if (checkpoint === undefined) throw new LedgerError("ERR_NOT_FOUND", "no checkpoint has been signed yet");
+    return checkpoint;
+  }
+
+  async function checkpointOfSize(treeSize: number): Promise<CheckpointView> {
+    const checkpoint = await proofs.checkpointAt(treeSize);
+    if (checkpoint === undefined) throw new LedgerError("ERR_NOT_FOUND", `no checkpoint of tree size ${treeSize}`, { details: { treeSize } });
+    return checkpoint;
+  }
+
+  /** `treeSize` query or the latest checkpoint; 404 when that size was never checkpointed. */
+  async function checkpointFor(c: Context<AppEnv>, name: string): Promise<CheckpointView> {
+    const size = integerQuery(c, name, { min: 1, fallback: 0 });
+    return size === 0 ? latest() : checkpointOfSize(size);
+  }
+
+  return [
+    {
+      method: "GET",
+      path: "/proofs/inclusion",
+      permission: "audit:read",
+      acceptsBody: false,
+      async handler(c) {
+        const position = requiredInteger(c, "position");
+        const checkpoint = await checkpointFor(c, "treeSize");
+        if (position > checkpoint.treeSize) {
+          throw new LedgerError("ERR_INVALID_INPUT", `position ${position} is beyond the tree of size ${checkpoint.treeSize}`, { details: { parameter: "position", treeSize: checkpoint.treeSize } });
+        }
+        const auditPath = await proofs.inclusionProof(position - 1, checkpoint.treeSize);
+        return c.json({ leafIndex: position - 1, treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash, auditPath: auditPath.map(toBase64) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/proofs/consistency",
+      permission: "audit:read",
+      acceptsBody: false,
+      async handler(c) {
+        const from = requiredInteger(c, "from");
+        const to = await checkpointFor(c, "to");
+        if (from > to.treeSize) {
+          throw new LedgerError("ERR_INVALID_INPUT", `from ${from} is larger than to ${to.treeSize}`, { details: { parameter: "from", treeSize: to.treeSize } });
+        }
+        const path = await proofs.consistencyProof(from, to.treeSize);
+        return c.json({ from, to: to.treeSize, path: path.map(toBase64) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/checkpoints",
+      permission: "audit:read",
+      acceptsBody: false,
+      async handler(c) {
+        const checkpoint = await checkpointOfSize(requiredInteger(c, "treeSize"));
+        const type = accepts(c, { header: "Accept", supports: ["application/json", "text/plain"], default: "application/json" });
+        c.header("Vary", "Accept", { append: true });
+        if (type === "text/plain") return c.text(checkpoint.note);
+        return c.json(checkpointJson(checkpoint));
+      },
+    },
+    {
+      method: "GET",
+      path: "/events/:position/receipt",
+      permission: "audit:read",
+      acceptsBody: false,
+      async handler(c) {
+        const position = integerPathParameter(c.req.param("position") ?? "", "position");
+        const record = await reader.readEvent(position);
+        if (record === undefined) throw new LedgerError("ERR_NOT_FOUND", `no event at position ${position}`, { details: { position } });
+        // Read after the event: the checkpoint of its own batch committed with it, so the
+        // latest one covers it.
+        const checkpoint = await latest();
+        const auditPath = await proofs.inclusionProof(position - 1, checkpoint.treeSize);
+        const key = (await reader.publicKeys()).find((k) => k.keyId === record.keyId);
+        const receipt: EventReceipt = {
+          format: RECEIPT_FORMAT,
+          event: eventJson(record),
+          inclusionProof: { leafIndex: position - 1, treeSize: checkpoint.treeSize, auditPath: auditPath.map(toBase64) },
+          checkpoint: checkpointJson(checkpoint),
+          ...(key ? { publicKey: key.noteVerifierKey } : {}),
+        };
+        return c.json(receipt);
+      },
+    },
+  ];
+}
+
+function requiredInteger(c: Context<AppEnv>, name: string): number {
+  const value = integerQuery(c, name, { min: 1, fallback: 0 });
+  if (value === 0) throw new LedgerError("ERR_INVALID_INPUT", `query parameter ${name} is required (an integer from 1)`, { details: { parameter: name } });
+  return value;
+}
