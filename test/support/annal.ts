@@ -74,7 +74,8 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       reader: annal.reader,
       proofs: annal.proofs,
       ready: annal.ready,
-      logger: pino({ level: "silent" }),
+      // ANNAL_TEST_LOG=debug shows the server's log when a test needs explaining.
+      logger: pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" }),
       metrics: new Registry(),
       access,
       identityProvider: devProvider,
