@@ -39,7 +39,7 @@ export function createDatabaseSource(databaseUrl: string): EventSource {
         const { rows } = await pool.query<{ position: number }>("SELECT position FROM annal.events WHERE position > $1 ORDER BY position LIMIT $2", [after, pageSize]);
         if (rows.length === 0) return;
         const last = rows[rows.length - 1]!.position;
-        yield await reader.readRange(after + 1, last);
+        yield await reader.readRange(after + 1, last, { durableOnly: false });
         after = last;
       }
     },

@@ -43,7 +43,21 @@ export const EVENT_FORMAT_VERSION = 1;
  * The 32-byte random salt makes a redacted payload impossible to confirm by guessing.
  */
 export function computeDataHash(salt: Uint8Array, data: JsonValue): Uint8Array {
-  return sha256(DOMAIN_DATA, salt, utf8(canonicalJson(data)));
+  return sha256(...dataHashInput(salt, canonicalJson(data)));
+}
+
+/**
+ * The byte strings dataHash covers, in order, given the data's canonical JSON. An
+ * adapter with a native SHA-256 hashes exactly these (the core defines the bytes, the
+ * adapter picks the implementation).
+ */
+export function dataHashInput(salt: Uint8Array, canonicalData: string): Uint8Array[] {
+  return [DOMAIN_DATA, salt, utf8(canonicalData)];
+}
+
+/** The byte strings the event hash covers, in order (see dataHashInput). */
+export function eventHashInput(header: EventHeader): Uint8Array[] {
+  return [DOMAIN_EVENT, utf8(eventHeaderJson(header))];
 }
 
 /** The canonical header bytes (RFC 8785) that the event hash covers. */
@@ -66,7 +80,7 @@ export function eventHeaderJson(header: EventHeader): string {
 
 /** hash = SHA-256("annal/event/v1" || 0x00 || UTF-8(JCS(header))). Signed as is (32 bytes). */
 export function computeEventHash(header: EventHeader): Uint8Array {
-  return sha256(DOMAIN_EVENT, utf8(eventHeaderJson(header)));
+  return sha256(...eventHashInput(header));
 }
 
 /** Key id of an Ed25519 public key: the first 8 bytes of SHA-256(raw key), lowercase hex. */

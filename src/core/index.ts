@@ -7,7 +7,9 @@ export { isLedgerError, LedgerError, type LedgerErrorCode } from "./errors.js";
 export {
   computeDataHash,
   computeEventHash,
+  dataHashInput,
   decodeHash,
+  eventHashInput,
   EVENT_FORMAT_VERSION,
   eventHeaderJson,
   headerOf,

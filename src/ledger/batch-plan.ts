@@ -1,8 +1,8 @@
 import {
   canonicalJson,
-  computeDataHash,
-  computeEventHash,
   createMerkleAccumulator,
+  dataHashInput,
+  eventHashInput,
   formatCheckpointBody,
   formatNote,
   leafHash,
@@ -29,10 +29,47 @@ export interface StreamState {
   lastHash: Uint8Array;
 }
 
+/**
+ * An event with everything that does not depend on its position already computed
+ * (canonical JSON, salt, data hash, id), so the sequencer's critical section only
+ * chains, hashes headers and signs.
+ */
+export interface PreparedEvent {
+  type: string;
+  eventId: string;
+  metadata: JsonObject;
+  metadataJson: string;
+  dataJson: string;
+  salt: Uint8Array;
+  dataHash: string;
+}
+
 export interface QueuedAppend {
   request: AppendRequest;
   principal: string;
   fingerprint: Uint8Array;
+  prepared: readonly PreparedEvent[];
+}
+
+/** SHA-256 over the concatenation of parts (the core's, or a native one). */
+export type Hasher = (...parts: Uint8Array[]) => Uint8Array;
+
+/** Computes the position-independent part of each event. */
+export function prepareEvents(request: AppendRequest, deps: { randomBytes(length: number): Uint8Array; randomUUID(): string; hash: Hasher }): PreparedEvent[] {
+  return request.events.map((input) => {
+    const salt = deps.randomBytes(32);
+    const dataJson = canonicalJson(input.data);
+    const metadata: JsonObject = input.metadata ?? {};
+    return {
+      type: input.type,
+      eventId: input.eventId ?? deps.randomUUID(),
+      metadata,
+      metadataJson: canonicalJson(metadata),
+      dataJson,
+      salt,
+      dataHash: toBase64(deps.hash(...dataHashInput(salt, dataJson))),
+    };
+  });
 }
 
 export interface IdempotencyHit {
@@ -70,8 +107,7 @@ export interface PlanDeps {
   signer: Signer;
   origin: string;
   recordedAt: string;
-  randomBytes(length: number): Uint8Array;
-  randomUUID(): string;
+  hash: Hasher;
 }
 
 const ZERO = new Uint8Array(32);
@@ -142,29 +178,25 @@ export function planBatch(
     const first = events.length;
     let version = stream.version;
     let streamPrev = stream.lastHash;
-    for (const input of request.events) {
+    for (const input of item.prepared) {
       position++;
       version++;
-      const salt = deps.randomBytes(32);
-      const dataJson = canonicalJson(input.data);
-      const metadata: JsonObject = input.metadata ?? {};
-      const eventId = input.eventId ?? deps.randomUUID();
-      seenIds.add(eventId);
+      seenIds.add(input.eventId);
       const header: EventHeader = {
         position,
         streamId: request.streamId,
         streamVersion: version,
-        eventId,
+        eventId: input.eventId,
         type: input.type,
         recordedAt: deps.recordedAt,
-        metadata,
-        dataHash: toBase64(computeDataHash(salt, input.data)),
+        metadata: input.metadata,
+        dataHash: input.dataHash,
         prevHash: toBase64(prevHash),
         streamPrevHash: toBase64(streamPrev),
         keyId: deps.signer.keyId,
       };
-      const hash = computeEventHash(header);
-      events.push({ header, metadataJson: canonicalJson(metadata), dataJson, salt, hash, signature: deps.signer.sign(hash) });
+      const hash = deps.hash(...eventHashInput(header));
+      events.push({ header, metadataJson: input.metadataJson, dataJson: input.dataJson, salt: input.salt, hash, signature: deps.signer.sign(hash) });
       tree.append(leafHash(hash));
       prevHash = hash;
       streamPrev = hash;

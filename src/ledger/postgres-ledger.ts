@@ -1,8 +1,8 @@
-import { randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
+import { createHash, randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
 import type pg from "pg";
 import { isLedgerError, LedgerError, sha256, utf8, type MerkleFrontier } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
-import { idempotencyMapKey, planBatch, type BatchPlan, type ChainState, type IdempotencyHit, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
+import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type Hasher, type ChainState, type IdempotencyHit, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
 import type { AppendRequest, Ledger, Receipt } from "./types.js";
 import { assertAppendRequest, requestFingerprint } from "./validate.js";
 
@@ -12,6 +12,8 @@ export interface LedgerDeps {
   now?: () => Date;
   randomBytes?: (length: number) => Uint8Array;
   randomUUID?: () => string;
+  /** SHA-256 over the parts; node:crypto's by default (the core defines the bytes). */
+  hash?: Hasher;
   /** Called once per committed batch (metrics). */
   onBatch?: (stats: { requests: number; events: number; durationMs: number }) => void;
 }
@@ -42,12 +44,14 @@ interface Waiter extends QueuedAppend {
  * position order, across instances too. One fsync then covers the whole batch, which is
  * what lets durable appends go beyond the ~1,000/s of one transaction per request.
  *
- * `append` resolves only after COMMIT returned.
+ * `append` resolves only after its batch is durable: committed, and the WAL flushed past
+ * it (see flush()).
  */
 export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): Ledger & { readonly queued: number } {
   const now = deps.now ?? (() => new Date());
   const randomBytes = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)));
   const randomUUID = deps.randomUUID ?? nodeRandomUUID;
+  const hash = deps.hash ?? nodeSha256;
   const maxBatchEvents = options.maxBatchEvents ?? 5000;
   const maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
   const queue: Waiter[] = [];
@@ -56,6 +60,11 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   let running = false;
   let closed = false;
   let idle: Promise<void> = Promise.resolve();
+  // Batches committed (asynchronously) and waiting for a durable flush before their
+  // appends are answered. See flush().
+  let awaitingFlush: Array<{ batch: Waiter[]; outcomes: Outcome[]; position: number; started: number }> = [];
+  let flushing = false;
+  let flushed: Promise<void> = Promise.resolve();
 
   function append(request: AppendRequest): Promise<Receipt> {
     try {
@@ -87,6 +96,12 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
 
   function enqueue(request: AppendRequest, principal: string, fingerprint: Uint8Array): Promise<Receipt> {
     const events = request.events.length;
+    let prepared;
+    try {
+      prepared = prepareEvents(request, { randomBytes, randomUUID, hash });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     if (queuedEvents + events > maxQueuedEvents) {
       return Promise.reject(new LedgerError("ERR_OVERLOADED", "too many appends waiting; retry shortly", { retriable: true, details: { retryAfterSeconds: 1 } }));
     }
@@ -96,6 +111,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
         request,
         principal,
         fingerprint,
+        prepared,
         events,
         solo: false,
         settle: (outcome) => (outcome.ok ? resolve(outcome.receipt) : reject(outcome.error)),
@@ -110,15 +126,53 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       while (queue.length > 0) {
         const batch = takeBatch();
         const started = performance.now();
-        const outcomes = await commitBatch(batch).catch((error: unknown) => failBatch(batch, error));
-        if (outcomes) {
-          batch.forEach((w, i) => w.settle(outcomes[i]!));
-          const events = outcomes.reduce((n, o, i) => n + (o.ok && !o.replayed ? batch[i]!.events : 0), 0);
-          deps.onBatch?.({ requests: batch.length, events, durationMs: performance.now() - started });
+        const committed = await commitBatch(batch).catch((error: unknown) => {
+          const failed = failBatch(batch, error);
+          failed?.forEach((o, i) => batch[i]!.settle(o));
+          return undefined;
+        });
+        if (committed) {
+          awaitingFlush.push({ batch, outcomes: committed.outcomes, position: committed.position, started });
+          if (!flushing) flushed = flush();
         }
       }
     } finally {
       running = false;
+    }
+  }
+
+  /**
+   * Group commit across batches. Batches commit with synchronous_commit off, so the
+   * head lock is released without waiting for the disk and the next batch starts at
+   * once. This loop then makes one synchronous write (the durable head) per round: its
+   * commit record comes after every batch committed so far, and WAL is flushed in order,
+   * so when it returns all of them are on disk. Only then are their appends answered.
+   * One fsync thus covers as many batches as committed during the previous one.
+   */
+  async function flush(): Promise<void> {
+    flushing = true;
+    try {
+      while (awaitingFlush.length > 0) {
+        const round = awaitingFlush;
+        awaitingFlush = [];
+        const position = Math.max(...round.map((r) => r.position));
+        let failure: LedgerError | undefined;
+        try {
+          await deps.pool.query("UPDATE annal.durable_head SET position = greatest(position, $1) WHERE id = 1", [position]);
+        } catch (error) {
+          failure = new LedgerError("ERR_UNAVAILABLE", "the append was written but could not be confirmed durable; retry with the same Idempotency-Key", {
+            cause: error,
+            retriable: true,
+          });
+        }
+        for (const { batch, outcomes, started } of round) {
+          batch.forEach((w, i) => w.settle(failure ? { ok: false, error: failure } : outcomes[i]!));
+          const events = failure ? 0 : outcomes.reduce((n, o, i) => n + (o.ok && !o.replayed ? batch[i]!.events : 0), 0);
+          deps.onBatch?.({ requests: batch.length, events, durationMs: performance.now() - started });
+        }
+      }
+    } finally {
+      flushing = false;
     }
   }
 
@@ -156,14 +210,14 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     return batch.map(() => ({ ok: false, error: failure }));
   }
 
-  async function commitBatch(batch: Waiter[]): Promise<Outcome[]> {
+  async function commitBatch(batch: Waiter[]): Promise<{ outcomes: Outcome[]; position: number }> {
     const client = await deps.pool.connect();
     let release: (error?: Error) => void = (error) => client.release(error);
     try {
-      await client.query("BEGIN");
+      // Not durable at COMMIT: flush() confirms durability before anyone is answered.
       const state = await readState(client, batch);
       const plan = planBatch(
-        { signer: deps.signer, origin: options.origin, recordedAt: now().toISOString(), randomBytes, randomUUID },
+        { signer: deps.signer, origin: options.origin, recordedAt: now().toISOString(), hash },
         state.head,
         state.streams,
         batch,
@@ -172,7 +226,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       );
       if (plan.events.length > 0) await writePlan(client, plan);
       await client.query("COMMIT");
-      return plan.outcomes;
+      return { outcomes: plan.outcomes, position: plan.head.position };
     } catch (error) {
       await client.query("ROLLBACK").catch((rollbackError: unknown) => {
         // A connection that cannot roll back is broken: destroy it rather than reuse it.
@@ -193,23 +247,28 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     async close() {
       closed = true;
       await idle;
+      await flushed;
     },
   };
 }
 
 async function readState(client: pg.PoolClient, batch: readonly Waiter[]) {
-  const { rows: heads } = await client.query<{ position: number; hash: Buffer; frontier: Buffer }>(
-    "SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE",
-  );
-  const headRow = heads[0];
+  // One round trip: open the transaction (not durable at COMMIT: flush() confirms that
+  // before anyone is answered) and take the head lock. The stream read below is a later
+  // statement, so its snapshot sees every batch committed before the lock was granted.
+  const results = (await client.query(
+    "BEGIN; SET LOCAL synchronous_commit = off; SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE",
+  )) as unknown as Array<pg.QueryResult<{ position: number; hash: Buffer; frontier: Buffer }>>;
+  const headRow = results[2]?.rows[0];
   if (!headRow) throw new LedgerError("ERR_INTERNAL", "annal.chain_head is empty: the database was not migrated");
   const head: ChainState = { position: headRow.position, hash: new Uint8Array(headRow.hash), frontier: decodeFrontier(headRow.position, headRow.frontier) };
 
   const streamIds = [...new Set(batch.map((w) => w.request.streamId))];
-  const { rows: streamRows } = await client.query<{ stream_id: string; version: number; last_hash: Buffer }>(
-    "SELECT stream_id, version, last_hash FROM annal.streams WHERE stream_id = ANY($1::text[])",
-    [streamIds],
-  );
+  const { rows: streamRows } = await client.query<{ stream_id: string; version: number; last_hash: Buffer }>({
+    name: "annal_read_streams",
+    text: "SELECT stream_id, version, last_hash FROM annal.streams WHERE stream_id = ANY($1::text[])",
+    values: [streamIds],
+  });
   const streams = new Map<string, StreamState>(streamRows.map((r) => [r.stream_id, { version: r.version, lastHash: new Uint8Array(r.last_hash) }]));
 
   const idempotency = new Map<string, IdempotencyHit>();
@@ -276,7 +335,8 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   const cp = plan.checkpoint!;
   const streams = [...plan.streams.entries()];
   const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const { rows } = await client.query<{ events: number; heads: number }>(WRITE_BATCH, [
+  // Named: parsed once per connection instead of per batch.
+  const { rows } = await client.query<{ events: number; heads: number }>({ name: "annal_write_batch", text: WRITE_BATCH, values: [
     e.map((x) => x.header.position),
     e.map((x) => x.header.streamId),
     e.map((x) => x.header.streamVersion),
@@ -308,11 +368,17 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
     plan.nodes.map((n) => n.level),
     plan.nodes.map((n) => n.index),
     plan.nodes.map((n) => buf(n.hash)),
-  ]);
+  ] });
   const counts = rows[0];
   if (Number(counts?.events) !== e.length || Number(counts?.heads) !== 1) {
     throw new LedgerError("ERR_INTERNAL", `batch write wrote ${counts?.events} of ${e.length} events`);
   }
+}
+
+function nodeSha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const part of parts) h.update(part);
+  return new Uint8Array(h.digest());
 }
 
 function encodeFrontier(frontier: MerkleFrontier): Buffer {

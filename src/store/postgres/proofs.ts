@@ -14,7 +14,7 @@ export interface PostgresProofs {
   /** RFC 9162 consistency proof between two tree sizes. */
   consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
   checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
-  /** The log's size (chain head position). */
+  /** The log's durable size. */
   treeSize(): Promise<number>;
 }
 
@@ -26,7 +26,8 @@ export interface PostgresProofs {
  */
 export function createPostgresProofs(pool: pg.Pool): PostgresProofs {
   async function treeSize(): Promise<number> {
-    const { rows } = await pool.query<{ position: number }>("SELECT position FROM annal.chain_head WHERE id = 1");
+    // The durable size: a proof must never cover an event a database crash could take back.
+    const { rows } = await pool.query<{ position: number }>("SELECT position FROM annal.durable_head WHERE id = 1");
     return rows[0]?.position ?? 0;
   }
 
@@ -60,7 +61,7 @@ export function createPostgresProofs(pool: pg.Pool): PostgresProofs {
     },
     async checkpointAt(size) {
       const { rows } = await pool.query<{ tree_size: number; root_hash: Buffer; note: string }>(
-        "SELECT tree_size, root_hash, note FROM annal.checkpoints WHERE tree_size = $1",
+        "SELECT tree_size, root_hash, note FROM annal.checkpoints WHERE tree_size = $1 AND tree_size <= (SELECT position FROM annal.durable_head WHERE id = 1)",
         [size],
       );
       const row = rows[0];

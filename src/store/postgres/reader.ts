@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { formatVerifierKey, type EventRecord } from "../../core/index.js";
 import type { CheckpointView, LedgerReader, PublicKeyInfo } from "../../ledger/types.js";
-import { EVENT_COLUMNS, EVENTS_FROM, recordFromRow, type EventRow } from "./rows.js";
+import { DURABLE_POSITION, EVENT_COLUMNS, EVENTS_FROM, recordFromRow, type EventRow } from "./rows.js";
 
 export interface PostgresReaderOptions {
   /** Largest page a read may return. */
@@ -10,15 +10,17 @@ export interface PostgresReaderOptions {
 
 /** Reads of the committed log from Postgres. Only committed rows are visible, so readers never see a gap. */
 export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptions = {}): LedgerReader & {
-  readRange(fromPosition: number, toPosition: number): Promise<EventRecord[]>;
+  readRange(fromPosition: number, toPosition: number, options?: { durableOnly?: boolean }): Promise<EventRecord[]>;
   checkpointsUpTo(treeSize: number): Promise<Array<CheckpointView & { keyId: string }>>;
 } {
   const maxLimit = options.maxLimit ?? 1000;
   const clamp = (limit: number | undefined) => Math.max(1, Math.min(limit ?? 100, maxLimit));
 
-  async function readRange(fromPosition: number, toPosition: number): Promise<EventRecord[]> {
+  async function readRange(fromPosition: number, toPosition: number, { durableOnly = true } = {}): Promise<EventRecord[]> {
+    // An auditor reading the database directly (durableOnly: false) sees every stored row.
+    const upTo = durableOnly ? `least($2, ${DURABLE_POSITION})` : "$2";
     const { rows } = await pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.position BETWEEN $1 AND $2 ORDER BY e.position`,
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.position BETWEEN $1 AND ${upTo} ORDER BY e.position`,
       [fromPosition, toPosition],
     );
     return rows.map(recordFromRow);
@@ -28,7 +30,7 @@ export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptio
     readRange,
     async readStream(streamId, { fromVersion = 1, limit }) {
       const { rows } = await pool.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.stream_id = $1 AND e.stream_version >= $2 ORDER BY e.stream_version LIMIT $3`,
+        `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.stream_id = $1 AND e.stream_version >= $2 AND e.position <= ${DURABLE_POSITION} ORDER BY e.stream_version LIMIT $3`,
         [streamId, fromVersion, clamp(limit)],
       );
       return rows.map(recordFromRow);
@@ -42,7 +44,7 @@ export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptio
     },
     async latestCheckpoint() {
       const { rows } = await pool.query<{ tree_size: number; root_hash: Buffer; note: string }>(
-        "SELECT tree_size, root_hash, note FROM annal.checkpoints ORDER BY tree_size DESC LIMIT 1",
+        `SELECT tree_size, root_hash, note FROM annal.checkpoints WHERE tree_size <= ${DURABLE_POSITION} ORDER BY tree_size DESC LIMIT 1`,
       );
       const row = rows[0];
       return row && { treeSize: row.tree_size, rootHash: row.root_hash.toString("base64"), note: row.note };

@@ -47,3 +47,6 @@ export function recordFromRow(row: EventRow): EventRecord {
   }
   return record;
 }
+
+/** The durable end of the log: reads never go past it (see annal.durable_head). */
+export const DURABLE_POSITION = "(SELECT position FROM annal.durable_head WHERE id = 1)";

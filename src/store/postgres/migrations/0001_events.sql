@@ -48,6 +48,17 @@ CREATE TABLE annal.chain_head (
 );
 INSERT INTO annal.chain_head (id, position, hash, frontier) VALUES (1, 0, '\x0000000000000000000000000000000000000000000000000000000000000000', '\x');
 
+-- How far the log is known durable (WAL flushed). Append batches commit with
+-- synchronous_commit off so the next batch need not wait for this one's fsync; a separate
+-- synchronous write of this row then flushes every batch before it, and only then are
+-- their appends acknowledged. Readers see positions up to here, never an event that a
+-- database crash could still take back.
+CREATE TABLE annal.durable_head (
+  id        smallint PRIMARY KEY CHECK (id = 1),
+  position  bigint   NOT NULL
+);
+INSERT INTO annal.durable_head (id, position) VALUES (1, 0);
+
 CREATE TABLE annal.checkpoints (
   tree_size   bigint      PRIMARY KEY,
   root_hash   bytea       NOT NULL,
@@ -121,7 +132,7 @@ END $$;
 
 GRANT USAGE ON SCHEMA annal TO annal_app;
 GRANT SELECT, INSERT ON annal.events, annal.checkpoints, annal.payloads, annal.merkle_nodes TO annal_app;
-GRANT SELECT, INSERT, UPDATE ON annal.streams, annal.chain_head, annal.idempotency, annal.signing_keys TO annal_app;
+GRANT SELECT, INSERT, UPDATE ON annal.streams, annal.chain_head, annal.durable_head, annal.idempotency, annal.signing_keys TO annal_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON annal.events, annal.checkpoints, annal.merkle_nodes FROM annal_app;
 -- Readiness checks that every migration is applied, as the application role.
 GRANT SELECT ON annal.schema_migrations TO annal_app;
