@@ -47,3 +47,32 @@ describe("X-Request-Id", () => {
     expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe("deprecated API versions", () => {
+  const policy = {
+    supported: ["1", "2"],
+    deprecated: { "1": { deprecatedAt: new Date("2025-01-01T00:00:00Z"), sunsetAt: new Date("2025-07-01T00:00:00Z"), link: "https://annal.dev/docs/api#versions" } },
+  };
+
+  it("serves a deprecated version with Deprecation, Sunset and Link headers", async () => {
+    const { app } = makeApp({}, { apiVersions: policy });
+    const response = await app.request("/healthz", { headers: { "Annal-Api-Version": "1" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("annal-api-version")).toBe("1");
+    expect(response.headers.get("deprecation")).toBe("@1735689600");
+    expect(response.headers.get("sunset")).toBe("Tue, 01 Jul 2025 00:00:00 GMT");
+    expect(response.headers.get("link")).toBe('<https://annal.dev/docs/api#versions>; rel="deprecation"');
+  });
+
+  it("gives a request without the header the newest version that is not deprecated, without deprecation headers", async () => {
+    const { app } = makeApp({}, { apiVersions: policy });
+    const response = await app.request("/healthz");
+    expect(response.headers.get("annal-api-version")).toBe("2");
+    expect(response.headers.get("deprecation")).toBeNull();
+    expect(response.headers.get("sunset")).toBeNull();
+  });
+
+  it("refuses a policy that deprecates a version it does not support", () => {
+    expect(() => makeApp({}, { apiVersions: { supported: ["2"], deprecated: { "1": { deprecatedAt: new Date(0) } } } })).toThrow(/not in the supported list/);
+  });
+});

@@ -1,0 +1,115 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { assertProductionReady, loadConfig, maskedConfig, productionProblems } from "../../../src/config.js";
+import { runCli } from "../../support/processes.js";
+
+// A production configuration with nothing wrong; each test breaks exactly one rule.
+const GOOD = {
+  ANNAL_ENV: "production",
+  ANNAL_HOST: "0.0.0.0",
+  ANNAL_AUTH: "oidc",
+  ANNAL_OIDC_ISSUER: "https://id.example.com/realms/annal",
+  ANNAL_OIDC_AUDIENCE: "https://ledger.example.com",
+  ANNAL_SIGNING_KEY_FILE: "/run/secrets/annal-ledger-key.pem",
+  DATABASE_URL: "postgres://annal:Zq8r1xV4pLk2mN7wT3@db.example.com:5432/annal?sslmode=verify-full",
+};
+const problemsWith = (overrides: Record<string, string | undefined>) => productionProblems(loadConfig({ ...GOOD, ...overrides }));
+
+describe("production refusal", () => {
+  it("accepts a complete production configuration", () => {
+    expect(problemsWith({})).toEqual([]);
+    expect(() => assertProductionReady(loadConfig(GOOD))).not.toThrow();
+  });
+
+  it("ignores all of this in development", () => {
+    expect(productionProblems(loadConfig({ ANNAL_ENV: "development", ANNAL_AUTH: "off", ANNAL_HOST: "0.0.0.0" }))).toEqual([]);
+  });
+
+  it("refuses authentication off", () => {
+    expect(problemsWith({ ANNAL_AUTH: "off", ANNAL_HOST: "127.0.0.1" })).toEqual(["authentication is off (ANNAL_AUTH=off): set ANNAL_AUTH=oidc with ANNAL_OIDC_ISSUER and ANNAL_OIDC_AUDIENCE"]);
+  });
+
+  it("refuses the embedded development identity provider", () => {
+    expect(problemsWith({ ANNAL_OIDC_ISSUER: undefined })).toEqual([
+      "the embedded development identity provider is on: set ANNAL_OIDC_ISSUER (and ANNAL_OIDC_AUDIENCE) to your identity provider",
+    ]);
+  });
+
+  it("refuses the generated development signing key", () => {
+    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined })).toEqual(["the signing key is the generated development key: set ANNAL_SIGNING_KEY_FILE to the production ledger key"]);
+  });
+
+  it("refuses the embedded PostgreSQL", () => {
+    expect(problemsWith({ DATABASE_URL: undefined })).toEqual([
+      "DATABASE_URL is not set, so the embedded development PostgreSQL would be used: point DATABASE_URL at the production database",
+    ]);
+  });
+
+  it.each([
+    ["empty", "postgres://annal@db.example.com/annal?sslmode=require", "the DATABASE_URL password is empty"],
+    ["a known default", "postgres://annal:postgres@db.example.com/annal?sslmode=require", "the DATABASE_URL password is a well-known default: use a generated secret"],
+    ["too short", "postgres://annal:x7Qk29aB@db.example.com/annal?sslmode=require", "the DATABASE_URL password is shorter than 16 characters"],
+  ])("refuses a secret that is %s", (_name, url, message) => {
+    expect(problemsWith({ DATABASE_URL: url })).toEqual([message]);
+  });
+
+  it("refuses a database connection without TLS unless explicitly allowed", () => {
+    const plain = "postgres://annal:Zq8r1xV4pLk2mN7wT3@db.example.com:5432/annal";
+    const message =
+      "the database connection has no TLS: add sslmode=verify-full (or sslmode=require) to DATABASE_URL, or set ANNAL_DB_ALLOW_INSECURE=1 if the link is protected otherwise";
+    expect(problemsWith({ DATABASE_URL: plain })).toEqual([message]);
+    expect(problemsWith({ DATABASE_URL: `${plain}?sslmode=prefer` })).toEqual([message]);
+    expect(problemsWith({ DATABASE_URL: plain, ANNAL_DB_ALLOW_INSECURE: "1" })).toEqual([]);
+  });
+
+  it("refuses listening beyond loopback without authentication", () => {
+    expect(problemsWith({ ANNAL_AUTH: "off", ANNAL_HOST: "0.0.0.0" })).toContain(
+      "it would listen on 0.0.0.0, beyond loopback, without authentication: turn authentication on or bind ANNAL_HOST to 127.0.0.1",
+    );
+  });
+
+  it("collects every problem and fails once, listing them all", () => {
+    const config = loadConfig({ ANNAL_ENV: "production", ANNAL_AUTH: "off", ANNAL_HOST: "0.0.0.0", DATABASE_URL: "postgres://u:secret@db/annal" });
+    expect(() => assertProductionReady(config)).toThrow(/refusing to start in production/);
+    expect(productionProblems(config)).toHaveLength(5);
+  });
+
+  it("makes `annal serve` exit before opening anything, one line per problem", async () => {
+    const home = await mkdtemp(join(tmpdir(), "annal-prod-"));
+    const result = await runCli(["serve"], { ANNAL_ENV: "production", ANNAL_AUTH: "off", ANNAL_HOST: "0.0.0.0", ANNAL_HOME: home, DATABASE_URL: "", ANNAL_SIGNING_KEY_FILE: "" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("ERR_CONFIG: refusing to start in production:");
+    for (const fragment of ["authentication is off", "beyond loopback", "generated development key", "DATABASE_URL is not set"]) expect(result.stderr).toContain(fragment);
+    // Nothing was opened: no embedded database directory, no dev key.
+    const { readdir } = await import("node:fs/promises");
+    expect(await readdir(home)).toEqual([]);
+  });
+});
+
+describe("effective configuration for GET /admin/config", () => {
+  it("masks the database password", () => {
+    const masked = maskedConfig(loadConfig(GOOD));
+    expect(JSON.stringify(masked)).not.toContain("Zq8r1xV4pLk2mN7wT3");
+    expect(masked["databaseUrl"]).toBe("postgres://annal:****@db.example.com:5432/annal?sslmode=verify-full");
+  });
+});
+
+describe("auth configuration", () => {
+  it("refuses HMAC and none in the token algorithm allow-list", () => {
+    expect(() => loadConfig({ ANNAL_OIDC_ALGORITHMS: "RS256,HS256" })).toThrow(/refused: HS256/);
+    expect(() => loadConfig({ ANNAL_OIDC_ALGORITHMS: "none" })).toThrow(/refused: none/);
+  });
+
+  it("bounds the clock tolerance", () => {
+    expect(() => loadConfig({ ANNAL_OIDC_CLOCK_TOLERANCE_SECONDS: "3600" })).toThrow(/0 to 300/);
+  });
+
+  it("validates the RBAC policy file at start-up", async () => {
+    const { loadPolicyFile } = await import("../../../src/auth/index.js");
+    const dir = await mkdtemp(join(tmpdir(), "annal-policy-"));
+    await writeFile(join(dir, "bad.json"), JSON.stringify({ roles: { writer: [{ permissions: ["events:delete"], streams: ["*"] }] } }));
+    expect(() => loadPolicyFile(join(dir, "bad.json"))).toThrow(/unknown permission "events:delete"/);
+  });
+});
