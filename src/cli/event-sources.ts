@@ -75,7 +75,7 @@ export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetc
       const latest = await get<CheckpointView>("/checkpoints/latest").catch(() => undefined);
       return latest && latest.treeSize <= maxSize ? [latest] : [];
     },
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }
 

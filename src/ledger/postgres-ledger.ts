@@ -71,7 +71,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       if (closed) throw new LedgerError("ERR_UNAVAILABLE", "the ledger is shutting down", { retriable: true });
       assertAppendRequest(request, options.maxEventsPerAppend);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toError(error));
     }
     const principal = request.principal ?? "anonymous";
     const fingerprint = sha256(utf8(requestFingerprint(request)));
@@ -100,7 +100,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     try {
       prepared = prepareEvents(request, { randomBytes, randomUUID, hash });
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toError(error));
     }
     if (queuedEvents + events > maxQueuedEvents) {
       return Promise.reject(new LedgerError("ERR_OVERLOADED", "too many appends waiting; retry shortly", { retriable: true, details: { retryAfterSeconds: 1 } }));
@@ -373,6 +373,10 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   if (Number(counts?.events) !== e.length || Number(counts?.heads) !== 1) {
     throw new LedgerError("ERR_INTERNAL", `batch write wrote ${counts?.events} of ${e.length} events`);
   }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function nodeSha256(...parts: Uint8Array[]): Uint8Array {

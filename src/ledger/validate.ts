@@ -1,5 +1,5 @@
-import { assertIJson, canonicalJson, isLedgerError, isValidEventId, isValidEventType, isValidStreamId, LedgerError, type JsonObject } from "../core/index.js";
-import type { AppendRequest, ExpectedVersion } from "./types.js";
+import { assertIJson, canonicalJson, isLedgerError, isValidEventId, isValidEventType, isValidStreamId, LedgerError } from "../core/index.js";
+import type { AppendEventInput, AppendRequest, ExpectedVersion } from "./types.js";
 
 export const MAX_EVENTS_PER_APPEND = 1000;
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -27,7 +27,9 @@ export function assertAppendRequest(request: AppendRequest, maxEvents = MAX_EVEN
     throw invalid("Idempotency-Key must be 1-255 printable ASCII characters", { field: "idempotencyKey" });
   }
   const ids = new Set<string>();
-  request.events.forEach((event, i) => {
+  // Array.isArray narrows a readonly array to any[]: keep the declared element type.
+  const events: readonly AppendEventInput[] = request.events;
+  events.forEach((event, i) => {
     const field = `events[${i}]`;
     if (!isValidEventType(event.type)) throw invalid(`${field}.type must match ^[A-Za-z][A-Za-z0-9._:-]{0,127}$`, { field: `${field}.type` });
     if (event.eventId !== undefined) {
@@ -60,6 +62,6 @@ export function requestFingerprint(request: AppendRequest): string {
   return canonicalJson({
     streamId: request.streamId,
     expectedVersion: request.expectedVersion ?? "any",
-    events: request.events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata ?? ({} as JsonObject), eventId: e.eventId ?? null })),
+    events: request.events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata ?? {}, eventId: e.eventId ?? null })),
   });
 }

@@ -32,7 +32,7 @@ describe("the service under Bun", () => {
     await new Promise<void>((resolve) => issuerServer!.listen(issuerPort, "127.0.0.1", resolve));
 
     const db = await createTestDatabase();
-    drop = db.drop;
+    drop = () => db.drop();
     server = await startServerProcess(
       { ANNAL_AUTH: "oidc", ANNAL_OIDC_ISSUER: idp.issuer, ANNAL_OIDC_AUDIENCE: idp.audience, DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-bun-")) },
       "bun",

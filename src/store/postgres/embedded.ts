@@ -7,7 +7,7 @@ import { LedgerError } from "../../core/index.js";
 
 export interface EmbeddedPostgresHandle {
   url: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
