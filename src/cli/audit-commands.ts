@@ -1,0 +1,98 @@
+import { readFile } from "node:fs/promises";
+import { Command, InvalidArgumentError } from "commander";
+import { parseTrustedKey, verifyReceipt, type EventReceipt } from "../verify/index.js";
+import { createDatabaseExportSource, createHttpExportSource, exportLog } from "./export-log.js";
+import { authHeaders } from "./http-client.js";
+import { verifyExportFile } from "./verify-export.js";
+import { checkWitness, describeWitnessReport } from "./witness-check.js";
+import { serveWitness } from "./witness-serve.js";
+
+const integer = (value: string): number => {
+  if (!/^[1-9][0-9]{0,15}$/.test(value)) throw new InvalidArgumentError("must be a positive integer");
+  return Number(value);
+};
+
+/** `annal verify --witness` and `annal verify --file`: the offline and auditor modes of verify. */
+export async function runAuditVerify(opts: { url?: string; witness?: string; file?: string; publicKey: string[]; fast?: boolean; progress: boolean }): Promise<void> {
+  if (opts.witness) {
+    if (!opts.url) throw new InvalidArgumentError("--witness needs --url");
+    const stateFile = opts.witness;
+    const report = await checkWitness({ url: opts.url, stateFile, ...(opts.publicKey[0] ? { publicKey: opts.publicKey[0] } : {}), headers: authHeaders() });
+    const { out, err } = describeWitnessReport(report, stateFile);
+    for (const line of err) console.error(line);
+    for (const line of out) console.log(line);
+    if (!report.ok) process.exitCode = 1;
+    return;
+  }
+  const report = await verifyExportFile(opts.file!, { publicKeys: opts.publicKey, fast: opts.fast ?? false, progress: opts.progress && process.stderr.isTTY });
+  if (report.ok) {
+    console.log(`OK: events ${report.from}..${report.to} verified against the signed checkpoint of size ${report.checkpoint}; root ${report.root}`);
+    if (!report.pinned) console.log("note: keys were taken from the export itself; pass --public-key to pin the ledger key you trust");
+  } else {
+    console.error(`FAILED at position ${report.position}: ${report.reason}`);
+    process.exitCode = 1;
+  }
+}
+
+/** Adds verify-receipt, export and witness to the CLI. */
+export function registerAuditCommands(program: Command): void {
+  program
+    .command("verify-receipt")
+    .description("verify an event receipt (GET /events/{position}/receipt) offline against the ledger's public key")
+    .argument("<file>", "receipt JSON file")
+    .requiredOption("--public-key <key>", "the ledger key you trust: C2SP verifier key or base64 Ed25519 key")
+    .option("--origin <origin>", "expected checkpoint origin")
+    .action(async (file: string, opts: { publicKey: string; origin?: string }) => {
+      const key = parseTrustedKey(opts.publicKey);
+      if ("error" in key) throw new InvalidArgumentError(`--public-key: ${key.error}`);
+      const receipt = JSON.parse(await readFile(file, "utf8")) as EventReceipt;
+      const verdict = verifyReceipt(receipt, key.name ? { verifierKey: opts.publicKey } : { publicKey: key.publicKey }, opts.origin ? { origin: opts.origin } : {});
+      if (verdict.ok) console.log(`OK: event at position ${receipt.event.position} (${receipt.event.hash}) is in the signed checkpoint of size ${receipt.checkpoint.treeSize}`);
+      else {
+        console.error(`FAILED: ${verdict.reason}`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command("export")
+    .description("write events as NDJSON (header, records, signed checkpoint) that `annal verify --file` checks offline")
+    .option("--url <url>", "export from a running Annal")
+    .option("--database-url <url>", "export from this PostgreSQL database")
+    .option("--from <n>", "first position (default 1)", integer)
+    .option("--to <n>", "last position (default: the latest checkpoint)", integer)
+    .option("--out <file>", "output file (default stdout)")
+    .option("--no-progress", "no progress bar")
+    .action(async (opts: { url?: string; databaseUrl?: string; from?: number; to?: number; out?: string; progress: boolean }) => {
+      if (!opts.databaseUrl === !opts.url) throw new InvalidArgumentError("give exactly one of --database-url or --url");
+      const source = opts.url ? createHttpExportSource(opts.url, authHeaders()) : createDatabaseExportSource(opts.databaseUrl!);
+      try {
+        const result = await exportLog(source, {
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.to ? { to: opts.to } : {}),
+          ...(opts.out ? { out: opts.out } : {}),
+          progress: opts.progress && process.stderr.isTTY && opts.out !== undefined,
+        });
+        console.error(`exported events ${result.from}..${result.to}, ending at the signed checkpoint of size ${result.checkpoint}`);
+      } finally {
+        await source.close();
+      }
+    });
+
+  program
+    .command("witness")
+    .description("run a C2SP tlog-witness that cosigns the checkpoints of the logs it is given")
+    .requiredOption("--name <name>", "the witness's key name, e.g. witness.example.org/w1")
+    .requiredOption("--key-file <path>", "its Ed25519 PKCS#8 PEM key (created on first run)")
+    .requiredOption("--state-dir <dir>", "where it remembers the last cosigned checkpoint of each log")
+    .requiredOption("--log <vkey>", "verifier key of a log to witness (its name is the log's origin); repeatable", (v: string, p: string[]) => [...p, v], [])
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .option("--port <port>", "listen port", (v) => Number(v), 7380)
+    .action(async (opts: { name: string; keyFile: string; stateDir: string; log: string[]; host: string; port: number }) => {
+      const running = await serveWitness({ ...opts, logs: opts.log, log: (line) => console.error(JSON.stringify(line)) });
+      console.log(`witness listening at ${running.url}; cosigner verifier key: ${running.verifierKey}`);
+      const stop = () => void running.close().then(() => process.exit(0));
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+}

@@ -1,0 +1,70 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { startServer, type RunningServer } from "../api/serve.js";
+import { parseVerifierKey } from "../core/index.js";
+import { createKeySigner, parsePkcs8Pem } from "../keys/index.js";
+import { formatCosignerVerifierKey } from "../verify/index.js";
+import { createWitnessApp } from "../witness/app.js";
+import { openFileWitnessState } from "../witness/state.js";
+
+export interface WitnessServeOptions {
+  name: string;
+  keyFile: string;
+  stateDir: string;
+  /** Verifier keys of the logs to witness; each log's origin is its key name. */
+  logs: string[];
+  host: string;
+  port: number;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+/**
+ * Runs a witness: its own Ed25519 key (PKCS#8 PEM, created on first run with mode 0600),
+ * its own state directory, on loopback unless told otherwise. The operator publishes
+ * the printed cosigner verifier key.
+ */
+export async function serveWitness(options: WitnessServeOptions): Promise<RunningServer & { verifierKey: string }> {
+  const signer = createKeySigner(parsePkcs8Pem(await loadOrCreateKey(options.keyFile), options.keyFile), { noteName: options.name });
+  const logs = options.logs.map((vkey) => {
+    const parsed = parseVerifierKey(vkey);
+    if (!parsed) throw new Error(`--log ${vkey} is not a C2SP Ed25519 verifier key`);
+    return { origin: parsed.name, verifierKeys: [vkey] };
+  });
+  if (logs.length === 0) throw new Error("give at least one --log verifier key");
+  const state = await openFileWitnessState(options.stateDir);
+  const app = createWitnessApp({
+    state,
+    cosigner: { name: options.name, publicKey: signer.publicKey, sign: (message) => signer.sign(message) },
+    logs,
+    now: () => Math.floor(Date.now() / 1000),
+    ...(options.log ? { onEvent: options.log } : {}),
+  });
+  let server: RunningServer;
+  try {
+    server = await startServer(app, { host: options.host, port: options.port });
+  } catch (error) {
+    await state.close();
+    throw error;
+  }
+  return {
+    url: server.url,
+    verifierKey: formatCosignerVerifierKey(options.name, signer.publicKey),
+    async close() {
+      await server.close();
+      await state.close();
+    },
+  };
+}
+
+async function loadOrCreateKey(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const pem = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, pem, { mode: 0o600, flag: "wx" });
+  return pem;
+}
