@@ -86,13 +86,17 @@ export function exampleUsage(url: string, devClients?: readonly DevClient[]): st
     );
     auth = ` -H "authorization: Bearer $TOKEN"`;
   }
+  const auditor = devClients?.find((c) => c.role === "auditor");
   lines.push(
     "Append an event:",
     `  curl -s -X POST ${url}/streams/orders-1/events${auth} -H 'content-type: application/json' \\`,
     `    -d '{"events":[{"type":"OrderPlaced","data":{"total":42}}]}'`,
     "Read it back and verify the whole log:",
     `  curl -s ${url}/streams/orders-1/events${auth}`,
-    `  npx annal verify --url ${url}`,
+    // Verifying reads the whole log and its checkpoints: the auditor's token, not the writer's.
+    auditor === undefined
+      ? `  npx annal verify --url ${url}`
+      : `  ANNAL_TOKEN=$(curl -s -u '${auditor.clientId}:${auditor.clientSecret}' -d grant_type=client_credentials ${url}/oidc/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/') npx annal verify --url ${url}`,
     "",
   );
   return lines.join("\n");
