@@ -75,6 +75,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       ready: () => isMigrated(pool),
       async close() {
         await ledger.close();
+        await signer.close();
         await pool.end();
         await stopEmbedded?.();
       },
@@ -87,9 +88,9 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
 }
 
 async function openSigner(config: AnnalConfig, logger: Logger): Promise<Signer> {
-  if (config.signingKeyFile) return loadKeyFile(config.signingKeyFile, config.origin);
+  if (config.signingKeyFile) return loadKeyFile(config.signingKeyFile, config.origin, config.signWorkers);
   const path = join(config.home, "dev-signing-key.pem");
-  const { signer, created } = await loadOrCreateDevKey(path, config.origin);
+  const { signer, created } = await loadOrCreateDevKey(path, config.origin, config.signWorkers);
   logger.warn({ keyId: signer.keyId, path, created }, created ? "generated a DEVELOPMENT signing key (not for production)" : "using the DEVELOPMENT signing key (not for production)");
   return signer;
 }

@@ -16,6 +16,8 @@ export interface AnnalConfig {
   maxBatchEvents: number;
   maxQueuedEvents: number;
   maxBodyBytes: number;
+  /** Worker threads that sign append batches (ANNAL_SIGN_WORKERS). */
+  signWorkers: number;
   /** `oidc`: Bearer JWT access tokens and RBAC on every non-public route; `off`: anyone may do anything. */
   auth: "oidc" | "off";
   /** External issuer; undefined (with auth `oidc`) runs the embedded development provider at /oidc. */
@@ -80,6 +82,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     maxBatchEvents: integer(env, "ANNAL_MAX_BATCH_EVENTS", 5000, 1, 100_000),
     maxQueuedEvents: integer(env, "ANNAL_MAX_QUEUED_EVENTS", 100_000, 1, 10_000_000),
     maxBodyBytes: integer(env, "ANNAL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    signWorkers: integer(env, "ANNAL_SIGN_WORKERS", 1, 0, 16),
     auth: authMode(env.ANNAL_AUTH),
     oidcIssuer: optionalUrl(env, "ANNAL_OIDC_ISSUER"),
     oidcAudience: env.ANNAL_OIDC_AUDIENCE || DEFAULT_OIDC_AUDIENCE,

@@ -2,21 +2,40 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { keyIdOf, LedgerError } from "../core/index.js";
+import { createSignPool, type SignPool } from "./sign-pool.js";
 import type { Signer } from "./signer.js";
 
+export interface KeySignerOptions {
+  noteName: string;
+  development?: boolean;
+  /** Worker threads for batch signing (0: sign on the calling thread). */
+  signWorkers?: number;
+}
+
+/** Batches smaller than this are signed inline: a worker round trip would cost more. */
+const MIN_WORKER_BATCH = 8;
+
 /** A Signer over an Ed25519 private key held in memory (loaded from PKCS#8 PEM). */
-export function createKeySigner(privateKey: KeyObject, options: { noteName: string; development?: boolean }): Signer {
+export function createKeySigner(privateKey: KeyObject, options: KeySignerOptions): Signer {
   if (privateKey.asymmetricKeyType !== "ed25519") {
     throw new LedgerError("ERR_CONFIG", `signing key must be Ed25519, got ${privateKey.asymmetricKeyType ?? "unknown"}`);
   }
   const jwk = createPublicKey(privateKey).export({ format: "jwk" });
   const publicKey = new Uint8Array(Buffer.from(jwk.x ?? "", "base64url"));
+  const signOne = (message: Uint8Array) => new Uint8Array(sign(null, message, privateKey));
+  let pool: SignPool | undefined;
+  if ((options.signWorkers ?? 0) > 0 && typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
+    // Under Bun, batches are signed inline (its eval'd workers differ from Node's).
+    pool = createSignPool(privateKey.export({ format: "pem", type: "pkcs8" }).toString(), options.signWorkers!);
+  }
   return {
     keyId: keyIdOf(publicKey),
     publicKey,
     noteName: options.noteName,
     development: options.development ?? false,
-    sign: (message) => new Uint8Array(sign(null, message, privateKey)),
+    sign: signOne,
+    signMany: (messages) => (pool && messages.length >= MIN_WORKER_BATCH ? pool.signMany(messages) : Promise.resolve(messages.map(signOne))),
+    close: () => pool?.close() ?? Promise.resolve(),
   };
 }
 
@@ -29,18 +48,18 @@ export function parsePkcs8Pem(pem: string, source: string): KeyObject {
 }
 
 /** Loads a PKCS#8 PEM Ed25519 key from a file. */
-export async function loadKeyFile(path: string, noteName: string): Promise<Signer> {
+export async function loadKeyFile(path: string, noteName: string, signWorkers = 0): Promise<Signer> {
   const pem = await readFile(path, "utf8").catch((cause: unknown) => {
     throw new LedgerError("ERR_CONFIG", `cannot read signing key file ${path}`, { cause });
   });
-  return createKeySigner(parsePkcs8Pem(pem, path), { noteName });
+  return createKeySigner(parsePkcs8Pem(pem, path), { noteName, signWorkers });
 }
 
 /**
  * The development key under ANNAL_HOME: created on first run (mode 0600) and reused
  * after, so restarts keep one key. Marked `development`, which production refuses.
  */
-export async function loadOrCreateDevKey(path: string, noteName: string): Promise<{ signer: Signer; created: boolean }> {
+export async function loadOrCreateDevKey(path: string, noteName: string, signWorkers = 0): Promise<{ signer: Signer; created: boolean }> {
   let pem: string | undefined;
   try {
     pem = await readFile(path, "utf8");
@@ -59,5 +78,5 @@ export async function loadOrCreateDevKey(path: string, noteName: string): Promis
     });
     created = true;
   }
-  return { signer: createKeySigner(parsePkcs8Pem(pem, path), { noteName, development: true }), created };
+  return { signer: createKeySigner(parsePkcs8Pem(pem, path), { noteName, development: true, signWorkers }), created };
 }

@@ -13,4 +13,8 @@ export interface Signer {
   readonly development: boolean;
   /** Ed25519 signature (64 bytes) of `message`. */
   sign(message: Uint8Array): Uint8Array;
+  /** Signatures of many messages, in order; may run off the main thread. */
+  signMany(messages: Uint8Array[]): Promise<Uint8Array[]>;
+  /** Releases worker threads, if any. */
+  close(): Promise<void>;
 }

@@ -105,12 +105,15 @@ export const STORED_LEVEL_STRIDE = 4;
 
 export interface PlanDeps {
   signer: Signer;
+  /** Signs many messages at once (a worker pool), in order. */
+  signMany(messages: Uint8Array[]): Promise<Uint8Array[]>;
   origin: string;
   recordedAt: string;
   hash: Hasher;
 }
 
 const ZERO = new Uint8Array(32);
+const NO_SIGNATURE = new Uint8Array(0);
 
 function versionConflict(request: AppendRequest, actual: number): LedgerError | undefined {
   const expected = request.expectedVersion ?? "any";
@@ -130,14 +133,14 @@ function versionConflict(request: AppendRequest, actual: number): LedgerError | 
  * rows, hashes, signatures and the checkpoint. Pure but for the injected signer and
  * randomness; the caller writes the plan in the same transaction that read the state.
  */
-export function planBatch(
+export async function planBatch(
   deps: PlanDeps,
   start: ChainState,
   streams: Map<string, StreamState>,
   queued: readonly QueuedAppend[],
   idempotencyHits: Map<string, IdempotencyHit>,
   existingEventIds: Set<string>,
-): BatchPlan {
+): Promise<BatchPlan> {
   const nodes: BatchPlan["nodes"] = [];
   const tree = createMerkleAccumulator(start.frontier, (level, index, hash) => {
     if (level % STORED_LEVEL_STRIDE === 0) nodes.push({ level, index, hash });
@@ -196,7 +199,8 @@ export function planBatch(
         keyId: deps.signer.keyId,
       };
       const hash = deps.hash(...eventHashInput(header));
-      events.push({ header, metadataJson: input.metadataJson, dataJson: input.dataJson, salt: input.salt, hash, signature: deps.signer.sign(hash) });
+      // Signed below, all at once: the chain needs only the hashes.
+      events.push({ header, metadataJson: input.metadataJson, dataJson: input.dataJson, salt: input.salt, hash, signature: NO_SIGNATURE });
       tree.append(leafHash(hash));
       prevHash = hash;
       streamPrev = hash;
@@ -210,7 +214,9 @@ export function planBatch(
 
   const rootHash = tree.root();
   const body = formatCheckpointBody({ origin: deps.origin, treeSize: position, rootHash: toBase64(rootHash), chainHead: toBase64(prevHash) });
-  const note = formatNote(body, [{ name: deps.origin, keyHash, signature: deps.signer.sign(utf8(body)) }]);
+  const signatures = await deps.signMany([...events.map((e) => e.hash), utf8(body)]);
+  events.forEach((e, i) => (e.signature = signatures[i]!));
+  const note = formatNote(body, [{ name: deps.origin, keyHash, signature: signatures[events.length]! }]);
   plan.checkpoint = { treeSize: position, rootHash, chainHead: prevHash, note };
   plan.head = { position, hash: prevHash, frontier: tree.frontier() };
   const checkpoint = { treeSize: position, rootHash: toBase64(rootHash), note };

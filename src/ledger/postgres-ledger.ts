@@ -216,8 +216,8 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     try {
       // Not durable at COMMIT: flush() confirms durability before anyone is answered.
       const state = await readState(client, batch);
-      const plan = planBatch(
-        { signer: deps.signer, origin: options.origin, recordedAt: now().toISOString(), hash },
+      const plan = await planBatch(
+        { signer: deps.signer, signMany: (messages) => deps.signer.signMany(messages), origin: options.origin, recordedAt: now().toISOString(), hash },
         state.head,
         state.streams,
         batch,
