@@ -31,7 +31,7 @@ export function createOidcAccessControl(deps: { verifier: TokenVerifier }, optio
     async authenticate(authorization) {
       const match = authorization === undefined ? null : BEARER.exec(authorization.trim());
       if (match?.[1] === undefined) {
-        throw new LedgerError("ERR_UNAUTHENTICATED", "a Bearer access token is required", { details: { tokenPresented: false } });
+        throw new LedgerError("ERR_UNAUTHENTICATED", "a Bearer access token is required");
       }
       const { subject, claims } = await deps.verifier.verify(match[1]);
       const roles = rolesFromClaims(claims, options.rolesClaim);

@@ -20,11 +20,12 @@ export function authorize(route: Pick<RouteDefinition, "permission" | "path">, a
   const streamScoped = route.path.split("/").includes(":streamId");
   return async function authorize(c, next) {
     if (permission === "public") return next();
+    const authorization = c.req.header("Authorization");
     let principal;
     try {
-      principal = await access.authenticate(c.req.header("Authorization"));
+      principal = await access.authenticate(authorization);
     } catch (error) {
-      if (isLedgerError(error, "ERR_UNAUTHENTICATED")) c.header("WWW-Authenticate", challenge(error));
+      if (isLedgerError(error, "ERR_UNAUTHENTICATED")) c.header("WWW-Authenticate", challenge(error, authorization));
       throw error;
     }
     const streamId = streamScoped ? c.req.param("streamId") : undefined;
@@ -39,9 +40,9 @@ export function authorize(route: Pick<RouteDefinition, "permission" | "path">, a
   };
 }
 
-// RFC 6750 §3: no error code when no token was sent; `invalid_token` with a description otherwise.
-function challenge(error: LedgerError): string {
-  if (error.details?.["tokenPresented"] === false) return `Bearer realm="${REALM}"`;
+// RFC 6750 §3: no error code when no bearer token was sent; `invalid_token` with a description otherwise.
+function challenge(error: LedgerError, authorization: string | undefined): string {
+  if (authorization === undefined || !/^bearer /i.test(authorization.trim())) return `Bearer realm="${REALM}"`;
   return `Bearer realm="${REALM}", error="invalid_token", error_description="${error.message.replace(/["\\]/g, "'")}"`;
 }
 
