@@ -4,7 +4,11 @@ import { openAnnal } from "../annal.js";
 import { createApp, startServer } from "../api/index.js";
 import type { DevClient } from "../auth/index.js";
 import { assertProductionReady, maskedConfig, type AnnalConfig } from "../config.js";
+import { createPostgresCosignatures } from "../store/postgres/cosignatures.js";
 import { freePort } from "../store/postgres/embedded.js";
+import { parseWitnessesConfig } from "../witness/config.js";
+import { withCosignatures } from "../witness/cosigned-checkpoints.js";
+import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submitter.js";
 import { openAccess } from "./access.js";
 
 export interface RunningAnnal {
@@ -30,17 +34,25 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   const batchSeconds = new Histogram({ name: "annal_commit_batch_seconds", help: "Duration of a group-commit transaction", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [metrics] });
   const appended = new Counter({ name: "annal_events_appended_total", help: "Events committed to the log", registers: [metrics] });
 
+  const witnesses = parseWitnessesConfig(process.env.ANNAL_WITNESSES);
+  // Bound once the store is open; every batch commits a checkpoint worth witnessing.
+  let submitter: WitnessSubmitter | undefined;
   const core = await openAnnal(config, logger, {
     onBatch: ({ events, durationMs }) => {
       batchEvents.observe(events);
       batchSeconds.observe(durationMs / 1000);
       appended.inc(events);
+      submitter?.notify();
     },
   });
   try {
+    const cosignatures = createPostgresCosignatures(core.pool);
+    const { reader, proofs } = withCosignatures(core.reader, core.proofs, cosignatures);
+    submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
+    submitter.notify();
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader: core.reader, proofs: core.proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
+      { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
       { maxBodyBytes: config.maxBodyBytes },
     );
     const server = await startServer(app, { host: config.host, port });
@@ -55,6 +67,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       devClients: devProvider?.clients,
       async close() {
         await server.close();
+        await submitter?.close();
         await core.close();
       },
     };
