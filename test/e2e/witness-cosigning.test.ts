@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../src/api/serve.js";
+import type { RunningServer } from "../../src/api/serve.js";
 import { createPostgresCosignatures } from "../../src/store/postgres/cosignatures.js";
 import { parseCosignerVerifierKey, parseTrustedKey, verifyCheckpointNote, verifyCosignature, type TrustedKey } from "../../src/verify/index.js";
 import { parseWitnessesConfig } from "../../src/witness/config.js";
