@@ -271,7 +271,17 @@ export function buildOpenApiDocument(options: ResolvedApiOptions): JsonObject {
   for (const [key, operation] of Object.entries(operations(options))) {
     const [method = "", path = ""] = key.split(" ");
     const parameters = Array.isArray(operation["parameters"]) ? operation["parameters"] : [];
-    const withHeaders = { ...operation, parameters: [...parameters, { $ref: "#/components/parameters/ApiVersion" }] };
+    const withHeaders: JsonObject = { ...operation, parameters: [...parameters, { $ref: "#/components/parameters/ApiVersion" }] };
+    // Every non-public operation goes through the authorize middleware: say so, with its two refusals.
+    const permission = operation["x-permission"];
+    if (typeof permission === "string" && permission !== "public") {
+      withHeaders["security"] = [{ bearer: [] }];
+      withHeaders["responses"] = {
+        ...(operation["responses"] as JsonObject),
+        "401": problem("No valid Bearer access token (`ERR_UNAUTHENTICATED`); see `WWW-Authenticate`."),
+        "403": problem(`The token's roles do not grant \`${permission}\` here (\`ERR_FORBIDDEN\`).`),
+      };
+    }
     paths[path] = { ...paths[path], [method.toLowerCase()]: withHeaders };
   }
   return {
@@ -288,6 +298,7 @@ export function buildOpenApiDocument(options: ResolvedApiOptions): JsonObject {
     paths,
     components: {
       parameters: { ApiVersion: versionParameter },
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "RFC 9068 access token (`typ: at+jwt`) from the configured OIDC issuer; see docs/api.md." } },
       schemas: schemas(options),
     },
   };
