@@ -1,6 +1,7 @@
 import type { EventRecord } from "../core/index.js";
 import { parseVerifierKey } from "../core/index.js";
 import { createPool } from "../store/postgres/pool.js";
+import { authHeaders, createJsonClient } from "./http-client.js";
 import { createPostgresReader } from "../store/postgres/reader.js";
 import type { CheckpointView, PublicKeyInfo } from "../ledger/types.js";
 
@@ -48,18 +49,25 @@ export function createDatabaseSource(databaseUrl: string): EventSource {
   };
 }
 
-export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetch): EventSource {
-  const base = baseUrl.replace(/\/+$/, "");
+export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetch, headers: Record<string, string> = authHeaders()): EventSource {
+  const client = createJsonClient(baseUrl, fetchImpl, headers);
+  const base = client.base;
   async function get<T>(path: string): Promise<T> {
-    const response = await fetchImpl(`${base}${path}`, { headers: { accept: "application/json" } });
-    if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
-    return (await response.json()) as T;
+    return client.get<T>(path).catch((error: Error) => {
+      // The log and its checkpoints need `audit:read` or `events:read` on every stream.
+      if (/answered 40[13]/.test(error.message)) throw new Error(`${error.message}\n(set ANNAL_TOKEN to an auditor's access token: see the start-up banner or docs/api.md)`, { cause: error });
+      throw error;
+    });
   }
   return {
     describe: base,
     publicKeys: async () => (await get<{ keys: PublicKeyInfo[] }>("/keys")).keys,
     async size() {
-      const latest = await get<CheckpointView>("/checkpoints/latest").catch(() => undefined);
+      // A log with no checkpoint yet is empty (404); anything else is an error to report.
+      const latest = await get<CheckpointView>("/checkpoints/latest").catch((error: Error) => {
+        if (/answered 404/.test(error.message)) return undefined;
+        throw error;
+      });
       return latest?.treeSize ?? 0;
     },
     async *pages(pageSize) {
@@ -72,7 +80,10 @@ export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetc
       }
     },
     async checkpoints(maxSize) {
-      const latest = await get<CheckpointView>("/checkpoints/latest").catch(() => undefined);
+      const latest = await get<CheckpointView>("/checkpoints/latest").catch((error: Error) => {
+        if (/answered 404/.test(error.message)) return undefined;
+        throw error;
+      });
       return latest && latest.treeSize <= maxSize ? [latest] : [];
     },
     close: () => Promise.resolve(),
