@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { open, rename } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import cliProgress from "cli-progress";
 import { fromBase64, toBase64, type EventRecord } from "../core/index.js";
@@ -121,6 +121,12 @@ export async function exportLog(source: ExportSource, options: ExportOptions = {
     }
     const trailer: ExportTrailer = { checkpoint: { treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash, note: checkpoint.note }, consistencyProof };
     await write(JSON.stringify(trailer));
+  } catch (error) {
+    if (temp) {
+      sink.end();
+      await rm(temp, { force: true });
+    }
+    throw error;
   } finally {
     bar?.stop();
   }
