@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { AnnalConfig } from "./config.js";
 import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
-import { createPostgresLedger, registerSigningKey, type Ledger } from "./ledger/index.js";
+import { createPostgresLedger, registerSigningKey, type Ledger, type LedgerStats } from "./ledger/index.js";
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
 import { createPool } from "./store/postgres/pool.js";
@@ -11,7 +11,7 @@ import { createPostgresProofs, type PostgresProofs } from "./store/postgres/proo
 import { createPostgresReader } from "./store/postgres/reader.js";
 
 export interface AnnalCore {
-  ledger: Ledger & { readonly queued: number };
+  ledger: Ledger & { readonly queued: number; readonly stats: LedgerStats };
   reader: ReturnType<typeof createPostgresReader>;
   proofs: PostgresProofs;
   signer: Signer;
@@ -59,8 +59,12 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
 
     const pool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 10 });
     pools.push(pool);
+    // Batch writes commit without waiting for the disk; the ledger answers an append only
+    // after a synchronous write on `pool` has flushed the WAL past it (see the ledger).
+    const writePool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 3, applicationName: "annal-writer", settings: { synchronous_commit: "off" } });
+    pools.push(writePool);
     const ledger = createPostgresLedger(
-      { pool, signer, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
+      { pool, writePool, signer, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
       { origin: config.origin, maxBatchEvents: config.maxBatchEvents, maxQueuedEvents: config.maxQueuedEvents },
     );
     const reader = createPostgresReader(pool);
@@ -76,6 +80,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       async close() {
         await ledger.close();
         await signer.close();
+        await writePool.end();
         await pool.end();
         await stopEmbedded?.();
       },

@@ -1,13 +1,19 @@
-import { createHash, randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
+import { randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
 import type pg from "pg";
-import { isLedgerError, LedgerError, sha256, utf8, type MerkleFrontier } from "../core/index.js";
+import { isLedgerError, LedgerError, sha256, utf8 } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
-import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type Hasher, type ChainState, type IdempotencyHit, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
+import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
+import { beginLocked, isConnectionError, isWriteConflict, nodeSha256, readSupporting, writePlan, type SupportingState } from "./batch-store.js";
 import type { AppendRequest, Ledger, Receipt } from "./types.js";
 import { assertAppendRequest, requestFingerprint } from "./validate.js";
 
 export interface LedgerDeps {
   pool: pg.Pool;
+  /**
+   * Connections for the batch writes, whose sessions run with synchronous_commit off
+   * (durability is confirmed by flush()); defaults to `pool`.
+   */
+  writePool?: pg.Pool;
   signer: Signer;
   now?: () => Date;
   randomBytes?: (length: number) => Uint8Array;
@@ -47,11 +53,18 @@ interface Waiter extends QueuedAppend {
  * `append` resolves only after its batch is durable: committed, and the WAL flushed past
  * it (see flush()).
  */
-export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): Ledger & { readonly queued: number } {
+export interface LedgerStats {
+  optimisticBatches: number;
+  lockedBatches: number;
+  conflicts: number;
+}
+
+export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): Ledger & { readonly queued: number; readonly stats: LedgerStats } {
   const now = deps.now ?? (() => new Date());
   const randomBytes = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)));
   const randomUUID = deps.randomUUID ?? nodeRandomUUID;
   const hash = deps.hash ?? nodeSha256;
+  const writePool = deps.writePool ?? deps.pool;
   const maxBatchEvents = options.maxBatchEvents ?? 5000;
   const maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
   const queue: Waiter[] = [];
@@ -120,24 +133,126 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     });
   }
 
+  // What this process knows of the committed log: the chain head after its last batch
+  // and the heads of streams it has touched or read since. Batches are planned on it
+  // without a lock and written with a guard on the head (see batch-store.ts); any lost
+  // race forgets it and the next batch plans under the head lock.
+  let known: { head: ChainState; streams: Map<string, StreamState> } | undefined;
+  const MAX_IN_FLIGHT = 2;
+  const stats = { optimisticBatches: 0, lockedBatches: 0, conflicts: 0 };
+  const MAX_KNOWN_STREAMS = 100_000;
+
+  interface InFlight {
+    batch: Waiter[];
+    plan: BatchPlan;
+    started: number;
+    written: Promise<unknown>;
+  }
+
   async function run(): Promise<void> {
     running = true;
+    const window: InFlight[] = [];
     try {
-      while (queue.length > 0) {
-        const batch = takeBatch();
-        const started = performance.now();
-        const committed = await commitBatch(batch).catch((error: unknown) => {
-          const failed = failBatch(batch, error);
-          failed?.forEach((o, i) => batch[i]!.settle(o));
-          return undefined;
-        });
-        if (committed) {
-          awaitingFlush.push({ batch, outcomes: committed.outcomes, position: committed.position, started });
-          if (!flushing) flushed = flush();
+      while (queue.length > 0 || window.length > 0) {
+        if (queue.length > 0 && window.length < MAX_IN_FLIGHT) {
+          const batch = takeBatch();
+          const started = performance.now();
+          const optimistic = known && !batch[0]!.solo ? await planOptimistic(batch, known).catch(() => undefined) : undefined;
+          if (optimistic && optimistic.events.length > 0) {
+            // Written without waiting: the next batch is planned (hashed, signed) on top of
+            // this one while it commits; PostgreSQL orders the writes on the head row.
+            known = { head: optimistic.head, streams: remember(known!.streams, optimistic.streams) };
+            const written = writePlan(writePool, optimistic, optimisticBase.get(optimistic)!);
+            written.catch(() => undefined); // observed when settled, in order
+            window.push({ batch, plan: optimistic, started, written });
+            stats.optimisticBatches++;
+            continue;
+          }
+          await settleAll(window);
+          await commitLocked(batch, started);
+          continue;
         }
+        await settle(window.shift()!, window);
       }
     } finally {
       running = false;
+    }
+  }
+
+  const optimisticBase = new WeakMap<BatchPlan, ChainState>();
+
+  async function planOptimistic(batch: Waiter[], state: { head: ChainState; streams: Map<string, StreamState> }): Promise<BatchPlan> {
+    const missing = [...new Set(batch.map((w) => w.request.streamId))].filter((id) => !state.streams.has(id));
+    const read = await readSupporting(deps.pool, batch, missing);
+    // A stream read here is as committed now; if that is beyond state.head, another
+    // writer moved the head and this batch's guard fails, so remembering it is safe.
+    for (const [id, stream] of read.streams) if (!state.streams.has(id)) state.streams.set(id, stream);
+    const streams = state.streams;
+    const plan = await planBatch(planDeps(), state.head, streams, batch, read.idempotency, read.existingIds);
+    optimisticBase.set(plan, state.head);
+    return plan;
+  }
+
+  async function settle(entry: InFlight, rest: InFlight[]): Promise<void> {
+    try {
+      await entry.written;
+      awaitFlush(entry.batch, entry.plan.outcomes, entry.plan.head.position, entry.started);
+    } catch (error) {
+      known = undefined;
+      if (isWriteConflict(error)) {
+        stats.conflicts++;
+        // Nothing was written. Later batches in flight were planned on this one and will
+        // fail their guard too; retry all of them, in their order, under the lock.
+        const retry = [entry, ...rest.splice(0)];
+        await Promise.allSettled(retry.map((r) => r.written));
+        for (const r of retry.reverse()) requeue(r.batch, false);
+        return;
+      }
+      // Anything else (a dropped connection): the statement may have committed, so it
+      // must not be retried blindly. Later batches were planned on it: retry those.
+      const later = rest.splice(0);
+      await Promise.allSettled(later.map((r) => r.written));
+      for (const r of later.reverse()) requeue(r.batch, false);
+      failBatch(entry.batch, error)?.forEach((o, i) => entry.batch[i]!.settle(o));
+    }
+  }
+
+  async function settleAll(window: InFlight[]): Promise<void> {
+    while (window.length > 0) await settle(window.shift()!, window);
+  }
+
+  function requeue(batch: Waiter[], solo: boolean): void {
+    for (const w of [...batch].reverse()) {
+      w.solo = w.solo || solo;
+      queue.unshift(w);
+      queuedEvents += w.events;
+    }
+  }
+
+  function remember(streams: Map<string, StreamState>, touched: Map<string, StreamState>): Map<string, StreamState> {
+    if (streams.size > MAX_KNOWN_STREAMS) streams = new Map();
+    for (const [id, stream] of touched) streams.set(id, stream);
+    return streams;
+  }
+
+  function planDeps() {
+    return { signer: deps.signer, signMany: (messages: Uint8Array[]) => deps.signer.signMany(messages), origin: options.origin, recordedAt: now().toISOString(), hash };
+  }
+
+  function awaitFlush(batch: Waiter[], outcomes: Outcome[], position: number, started: number): void {
+    awaitingFlush.push({ batch, outcomes, position, started });
+    if (!flushing) flushed = flush();
+  }
+
+  async function commitLocked(batch: Waiter[], started: number): Promise<void> {
+    try {
+      stats.lockedBatches++;
+      const { outcomes, plan } = await commitBatch(batch);
+      known = { head: plan.head, streams: new Map(plan.streams) };
+      awaitFlush(batch, outcomes, plan.head.position, started);
+    } catch (error) {
+      known = undefined;
+      failBatch(batch, error)?.forEach((o, i) => batch[i]!.settle(o));
     }
   }
 
@@ -193,11 +308,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   /** Returns undefined when the waiters were re-queued to be retried one by one. */
   function failBatch(batch: Waiter[], error: unknown): Outcome[] | undefined {
     if (batch.length > 1 && !isConnectionError(error)) {
-      for (const w of batch.reverse()) {
-        w.solo = true;
-        queue.unshift(w);
-        queuedEvents += w.events;
-      }
+      requeue(batch, true);
       return undefined;
     }
     const cause = isLedgerError(error) ? error : undefined;
@@ -210,23 +321,17 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     return batch.map(() => ({ ok: false, error: failure }));
   }
 
-  async function commitBatch(batch: Waiter[]): Promise<{ outcomes: Outcome[]; position: number }> {
-    const client = await deps.pool.connect();
+  /** The locked path: head lock, fresh reads, plan, write, commit. Always decides correctly. */
+  async function commitBatch(batch: Waiter[]): Promise<{ outcomes: Outcome[]; plan: BatchPlan }> {
+    const client = await writePool.connect();
     let release: (error?: Error) => void = (error) => client.release(error);
     try {
-      // Not durable at COMMIT: flush() confirms durability before anyone is answered.
-      const state = await readState(client, batch);
-      const plan = await planBatch(
-        { signer: deps.signer, signMany: (messages) => deps.signer.signMany(messages), origin: options.origin, recordedAt: now().toISOString(), hash },
-        state.head,
-        state.streams,
-        batch,
-        state.idempotency,
-        state.existingIds,
-      );
-      if (plan.events.length > 0) await writePlan(client, plan);
+      const head = await beginLocked(client);
+      const state: SupportingState = await readSupporting(client, batch, [...new Set(batch.map((w) => w.request.streamId))]);
+      const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
+      if (plan.events.length > 0) await writePlan(client, plan, head);
       await client.query("COMMIT");
-      return { outcomes: plan.outcomes, position: plan.head.position };
+      return { outcomes: plan.outcomes, plan };
     } catch (error) {
       await client.query("ROLLBACK").catch((rollbackError: unknown) => {
         // A connection that cannot roll back is broken: destroy it rather than reuse it.
@@ -244,6 +349,10 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     get queued() {
       return queuedEvents;
     },
+    /** Batches written on the optimistic path, under the lock, and optimistic writes that lost a race. */
+    get stats() {
+      return { ...stats };
+    },
     async close() {
       closed = true;
       await idle;
@@ -252,160 +361,6 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   };
 }
 
-async function readState(client: pg.PoolClient, batch: readonly Waiter[]) {
-  // One round trip: open the transaction (not durable at COMMIT: flush() confirms that
-  // before anyone is answered) and take the head lock. The stream read below is a later
-  // statement, so its snapshot sees every batch committed before the lock was granted.
-  const results = (await client.query(
-    "BEGIN; SET LOCAL synchronous_commit = off; SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE",
-  )) as unknown as Array<pg.QueryResult<{ position: number; hash: Buffer; frontier: Buffer }>>;
-  const headRow = results[2]?.rows[0];
-  if (!headRow) throw new LedgerError("ERR_INTERNAL", "annal.chain_head is empty: the database was not migrated");
-  const head: ChainState = { position: headRow.position, hash: new Uint8Array(headRow.hash), frontier: decodeFrontier(headRow.position, headRow.frontier) };
-
-  const streamIds = [...new Set(batch.map((w) => w.request.streamId))];
-  const { rows: streamRows } = await client.query<{ stream_id: string; version: number; last_hash: Buffer }>({
-    name: "annal_read_streams",
-    text: "SELECT stream_id, version, last_hash FROM annal.streams WHERE stream_id = ANY($1::text[])",
-    values: [streamIds],
-  });
-  const streams = new Map<string, StreamState>(streamRows.map((r) => [r.stream_id, { version: r.version, lastHash: new Uint8Array(r.last_hash) }]));
-
-  const idempotency = new Map<string, IdempotencyHit>();
-  const keyed = batch.filter((w) => w.request.idempotencyKey !== undefined);
-  if (keyed.length > 0) {
-    const { rows } = await client.query<{ principal: string; key: string; request_hash: Buffer; receipt: string }>(
-      `SELECT i.principal, i.key, i.request_hash, i.receipt FROM annal.idempotency i
-       JOIN unnest($1::text[], $2::text[]) AS k(principal, key) ON i.principal = k.principal AND i.key = k.key`,
-      [keyed.map((w) => w.principal), keyed.map((w) => w.request.idempotencyKey!)],
-    );
-    for (const r of rows) idempotency.set(idempotencyMapKey(r.principal, r.key), { fingerprint: new Uint8Array(r.request_hash), receipt: r.receipt });
-  }
-
-  const clientIds = batch.flatMap((w) => w.request.events.flatMap((e) => (e.eventId === undefined ? [] : [e.eventId])));
-  const existingIds = new Set<string>();
-  if (clientIds.length > 0) {
-    const { rows } = await client.query<{ event_id: string }>("SELECT event_id::text AS event_id FROM annal.events WHERE event_id = ANY($1::uuid[])", [clientIds]);
-    for (const r of rows) existingIds.add(r.event_id);
-  }
-  return { head, streams, idempotency, existingIds };
-}
-
-// Data-modifying CTEs: the whole batch is one statement (one round trip), and the
-// events, payloads, stream heads, chain head, checkpoint and idempotency records land
-// or fail together.
-const WRITE_BATCH = `
-WITH ev AS (
-  INSERT INTO annal.events (position, stream_id, stream_version, event_id, type, recorded_at, metadata,
-                            data_hash, prev_hash, stream_prev_hash, hash, key_id, signature)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                       $8::bytea[], $9::bytea[], $10::bytea[], $11::bytea[], $12::text[], $13::bytea[])
-  RETURNING 1
-), pl AS (
-  INSERT INTO annal.payloads (position, data, salt)
-  SELECT * FROM unnest($1::bigint[], $14::text[], $15::bytea[])
-  RETURNING 1
-), st AS (
-  INSERT INTO annal.streams (stream_id, version, last_hash)
-  SELECT * FROM unnest($16::text[], $17::bigint[], $18::bytea[])
-  ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, last_hash = EXCLUDED.last_hash
-  RETURNING 1
-), hd AS (
-  UPDATE annal.chain_head SET position = $19, hash = $20, frontier = $21 WHERE id = 1
-  RETURNING 1
-), cp AS (
-  INSERT INTO annal.checkpoints (tree_size, root_hash, chain_head, note, key_id)
-  VALUES ($19, $22, $20, $23, $24)
-  RETURNING 1
-), ik AS (
-  INSERT INTO annal.idempotency (principal, key, request_hash, receipt)
-  SELECT * FROM unnest($25::text[], $26::text[], $27::bytea[], $28::text[])
-  RETURNING 1
-), mn AS (
-  INSERT INTO annal.merkle_nodes (level, index, hash)
-  SELECT * FROM unnest($29::smallint[], $30::bigint[], $31::bytea[])
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM ev) AS events, (SELECT count(*) FROM pl) AS payloads, (SELECT count(*) FROM hd) AS heads,
-       (SELECT count(*) FROM st) AS streams, (SELECT count(*) FROM cp) AS checkpoints, (SELECT count(*) FROM ik) AS keys,
-       (SELECT count(*) FROM mn) AS nodes`;
-
-async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
-  const e = plan.events;
-  const cp = plan.checkpoint!;
-  const streams = [...plan.streams.entries()];
-  const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  // Named: parsed once per connection instead of per batch.
-  const { rows } = await client.query<{ events: number; heads: number }>({ name: "annal_write_batch", text: WRITE_BATCH, values: [
-    e.map((x) => x.header.position),
-    e.map((x) => x.header.streamId),
-    e.map((x) => x.header.streamVersion),
-    e.map((x) => x.header.eventId),
-    e.map((x) => x.header.type),
-    e.map((x) => x.header.recordedAt),
-    e.map((x) => x.metadataJson),
-    e.map((x) => Buffer.from(x.header.dataHash, "base64")),
-    e.map((x) => Buffer.from(x.header.prevHash, "base64")),
-    e.map((x) => Buffer.from(x.header.streamPrevHash, "base64")),
-    e.map((x) => buf(x.hash)),
-    e.map((x) => x.header.keyId),
-    e.map((x) => buf(x.signature)),
-    e.map((x) => x.dataJson),
-    e.map((x) => buf(x.salt)),
-    streams.map(([id]) => id),
-    streams.map(([, s]) => s.version),
-    streams.map(([, s]) => buf(s.lastHash)),
-    plan.head.position,
-    buf(plan.head.hash),
-    encodeFrontier(plan.head.frontier),
-    buf(cp.rootHash),
-    cp.note,
-    e[0]!.header.keyId,
-    plan.idempotency.map((i) => i.principal),
-    plan.idempotency.map((i) => i.key),
-    plan.idempotency.map((i) => buf(i.fingerprint)),
-    plan.idempotency.map((i) => i.receipt),
-    plan.nodes.map((n) => n.level),
-    plan.nodes.map((n) => n.index),
-    plan.nodes.map((n) => buf(n.hash)),
-  ] });
-  const counts = rows[0];
-  if (Number(counts?.events) !== e.length || Number(counts?.heads) !== 1) {
-    throw new LedgerError("ERR_INTERNAL", `batch write wrote ${counts?.events} of ${e.length} events`);
-  }
-}
-
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-function nodeSha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha256");
-  for (const part of parts) h.update(part);
-  return new Uint8Array(h.digest());
-}
-
-function encodeFrontier(frontier: MerkleFrontier): Buffer {
-  return Buffer.concat(frontier.hashes.map((h) => Buffer.from(h)));
-}
-
-function decodeFrontier(size: number, bytes: Buffer): MerkleFrontier {
-  const hashes: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length; i += 32) hashes.push(new Uint8Array(bytes.subarray(i, i + 32)));
-  return { size, hashes };
-}
-
-const CONNECTION_ERRORS = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03", "08000", "08003", "08006"]);
-
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | undefined)?.code;
-  return (code !== undefined && CONNECTION_ERRORS.has(code)) || /Connection terminated|connection timeout/i.test((error as Error | undefined)?.message ?? "");
-}
-
-/** Publishes the signer's public key in annal.signing_keys (idempotent). */
-export async function registerSigningKey(pool: pg.Pool, signer: Signer): Promise<void> {
-  await pool.query(
-    "INSERT INTO annal.signing_keys (key_id, algorithm, public_key, note_name) VALUES ($1, 'Ed25519', $2, $3) ON CONFLICT (key_id) DO NOTHING",
-    [signer.keyId, Buffer.from(signer.publicKey), signer.noteName],
-  );
 }

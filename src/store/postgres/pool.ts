@@ -14,6 +14,8 @@ export interface PoolOptions {
   role?: string | undefined;
   max?: number;
   applicationName?: string;
+  /** Session settings applied at connection start (e.g. synchronous_commit). */
+  settings?: Record<string, string>;
 }
 
 /** A pg pool whose every connection runs as `role` (so the app cannot UPDATE or DELETE the log). */
@@ -25,10 +27,19 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: 10_000,
     // The role is a startup parameter, not a later SET ROLE: if it does not exist or the
     // login may not assume it, the connection fails instead of silently keeping more rights.
-    ...(options.role ? { options: `-c role=${options.role}` } : {}),
+    ...startupOptions(options),
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection must not crash the process; the next checkout reconnects.
   pool.on("error", () => undefined);
   return pool;
+}
+
+function startupOptions(options: PoolOptions): { options?: string } {
+  const settings = { ...(options.role ? { role: options.role } : {}), ...options.settings };
+  for (const [name, value] of Object.entries(settings)) {
+    if (!/^[a-z_]+$/.test(name) || !/^[A-Za-z0-9_]+$/.test(value)) throw new RangeError(`unsafe connection setting ${name}=${value}`);
+  }
+  const text = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(" ");
+  return text ? { options: text } : {};
 }

@@ -97,6 +97,13 @@ CREATE TABLE annal.signing_keys (
   valid_to     timestamptz
 );
 
+-- Raised by an optimistic append batch whose base (chain head position and hash) is no
+-- longer the head: the whole statement rolls back and the ledger retries under the lock.
+CREATE FUNCTION annal.batch_conflict() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'annal: the chain head moved under an optimistic append batch' USING ERRCODE = 'AN409';
+END $$;
+
 -- Insert-only: no UPDATE, DELETE or TRUNCATE of the log, whatever the role.
 CREATE FUNCTION annal.forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -131,6 +138,7 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $$;
 
 GRANT USAGE ON SCHEMA annal TO annal_app;
+GRANT EXECUTE ON FUNCTION annal.batch_conflict() TO annal_app;
 GRANT SELECT, INSERT ON annal.events, annal.checkpoints, annal.payloads, annal.merkle_nodes TO annal_app;
 GRANT SELECT, INSERT, UPDATE ON annal.streams, annal.chain_head, annal.durable_head, annal.idempotency, annal.signing_keys TO annal_app;
 REVOKE UPDATE, DELETE, TRUNCATE ON annal.events, annal.checkpoints, annal.merkle_nodes FROM annal_app;

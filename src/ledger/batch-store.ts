@@ -1,0 +1,200 @@
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import { LedgerError, type MerkleFrontier } from "../core/index.js";
+import { idempotencyMapKey, type BatchPlan, type ChainState, type IdempotencyHit, type QueuedAppend, type StreamState } from "./batch-plan.js";
+
+type Queryable = Pick<pg.Pool, "query"> | pg.PoolClient;
+
+export interface SupportingState {
+  streams: Map<string, StreamState>;
+  idempotency: Map<string, IdempotencyHit>;
+  existingIds: Set<string>;
+}
+
+/**
+ * Opens the batch transaction and takes the chain-head lock, in one round trip. Later
+ * statements of the transaction get a snapshot that sees every batch committed before
+ * the lock was granted.
+ */
+export async function beginLocked(client: pg.PoolClient): Promise<ChainState> {
+  const results = (await client.query(
+    "BEGIN; SET LOCAL synchronous_commit = off; SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE",
+  )) as unknown as Array<pg.QueryResult<HeadRow>>;
+  return headFromRow(results[2]?.rows[0]);
+}
+
+/** The chain head as committed now, without a lock (the optimistic path's starting point). */
+export async function readHead(db: Queryable): Promise<ChainState> {
+  const { rows } = await db.query<HeadRow>("SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1");
+  return headFromRow(rows[0]);
+}
+
+interface HeadRow {
+  position: number;
+  hash: Buffer;
+  frontier: Buffer;
+}
+
+function headFromRow(row: HeadRow | undefined): ChainState {
+  if (!row) throw new LedgerError("ERR_INTERNAL", "annal.chain_head is empty: the database was not migrated");
+  return { position: row.position, hash: new Uint8Array(row.hash), frontier: decodeFrontier(row.position, row.frontier) };
+}
+
+/** Stream heads (only `streamIds`), stored idempotency records and already used event ids for a batch. */
+export async function readSupporting(db: Queryable, batch: readonly QueuedAppend[], streamIds: readonly string[]): Promise<SupportingState> {
+  const streams = new Map<string, StreamState>();
+  if (streamIds.length > 0) {
+    const { rows } = await db.query<{ stream_id: string; version: number; last_hash: Buffer }>({
+      name: "annal_read_streams",
+      text: "SELECT stream_id, version, last_hash FROM annal.streams WHERE stream_id = ANY($1::text[])",
+      values: [streamIds],
+    });
+    for (const r of rows) streams.set(r.stream_id, { version: r.version, lastHash: new Uint8Array(r.last_hash) });
+  }
+  const idempotency = new Map<string, IdempotencyHit>();
+  const keyed = batch.filter((w) => w.request.idempotencyKey !== undefined);
+  if (keyed.length > 0) {
+    const { rows } = await db.query<{ principal: string; key: string; request_hash: Buffer; receipt: string }>(
+      `SELECT i.principal, i.key, i.request_hash, i.receipt FROM annal.idempotency i
+       JOIN unnest($1::text[], $2::text[]) AS k(principal, key) ON i.principal = k.principal AND i.key = k.key`,
+      [keyed.map((w) => w.principal), keyed.map((w) => w.request.idempotencyKey!)],
+    );
+    for (const r of rows) idempotency.set(idempotencyMapKey(r.principal, r.key), { fingerprint: new Uint8Array(r.request_hash), receipt: r.receipt });
+  }
+  const clientIds = batch.flatMap((w) => w.request.events.flatMap((e) => (e.eventId === undefined ? [] : [e.eventId])));
+  const existingIds = new Set<string>();
+  if (clientIds.length > 0) {
+    const { rows } = await db.query<{ event_id: string }>("SELECT event_id::text AS event_id FROM annal.events WHERE event_id = ANY($1::uuid[])", [clientIds]);
+    for (const r of rows) existingIds.add(r.event_id);
+  }
+  return { streams, idempotency, existingIds };
+}
+
+// Data-modifying CTEs: the whole batch is one statement (one round trip), and the events,
+// payloads, stream heads, chain head, checkpoint, idempotency records and Merkle nodes
+// land or fail together. The chain head only moves if it is still the base the batch was
+// planned on (position and hash): otherwise annal.batch_conflict() aborts the statement.
+// Under the head lock that always holds; on the optimistic path it is the whole check,
+// since the head hash commits to every event before it.
+const WRITE_BATCH = `
+WITH ev AS (
+  INSERT INTO annal.events (position, stream_id, stream_version, event_id, type, recorded_at, metadata,
+                            data_hash, prev_hash, stream_prev_hash, hash, key_id, signature)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+                       $8::bytea[], $9::bytea[], $10::bytea[], $11::bytea[], $12::text[], $13::bytea[])
+  RETURNING 1
+), pl AS (
+  INSERT INTO annal.payloads (position, data, salt)
+  SELECT * FROM unnest($1::bigint[], $14::text[], $15::bytea[])
+  RETURNING 1
+), st AS (
+  INSERT INTO annal.streams (stream_id, version, last_hash)
+  SELECT * FROM unnest($16::text[], $17::bigint[], $18::bytea[])
+  ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, last_hash = EXCLUDED.last_hash
+  RETURNING 1
+), hd AS (
+  UPDATE annal.chain_head SET position = $19, hash = $20, frontier = $21 WHERE id = 1 AND position = $29 AND hash = $30
+  RETURNING 1
+), cp AS (
+  INSERT INTO annal.checkpoints (tree_size, root_hash, chain_head, note, key_id)
+  VALUES ($19, $22, $20, $23, $24)
+  RETURNING 1
+), ik AS (
+  INSERT INTO annal.idempotency (principal, key, request_hash, receipt)
+  SELECT * FROM unnest($25::text[], $26::text[], $27::bytea[], $28::text[])
+  RETURNING 1
+), mn AS (
+  INSERT INTO annal.merkle_nodes (level, index, hash)
+  SELECT * FROM unnest($31::smallint[], $32::bigint[], $33::bytea[])
+  RETURNING 1
+)
+SELECT CASE WHEN (SELECT count(*) FROM hd) = 1 THEN (SELECT count(*) FROM ev) ELSE annal.batch_conflict() END AS events,
+       (SELECT count(*) FROM pl) AS payloads, (SELECT count(*) FROM st) AS streams, (SELECT count(*) FROM cp) AS checkpoints,
+       (SELECT count(*) FROM ik) AS keys, (SELECT count(*) FROM mn) AS nodes`;
+
+const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** Writes a plan whose events extend `base`; throws (SQLSTATE AN409) if the head has moved. */
+export async function writePlan(db: Queryable, plan: BatchPlan, base: ChainState): Promise<void> {
+  const e = plan.events;
+  const cp = plan.checkpoint!;
+  const streams = [...plan.streams.entries()];
+  // Named: parsed once per connection instead of per batch.
+  const { rows } = await db.query<{ events: number }>({
+    name: "annal_write_batch",
+    text: WRITE_BATCH,
+    values: [
+      e.map((x) => x.header.position),
+      e.map((x) => x.header.streamId),
+      e.map((x) => x.header.streamVersion),
+      e.map((x) => x.header.eventId),
+      e.map((x) => x.header.type),
+      e.map((x) => x.header.recordedAt),
+      e.map((x) => x.metadataJson),
+      e.map((x) => Buffer.from(x.header.dataHash, "base64")),
+      e.map((x) => Buffer.from(x.header.prevHash, "base64")),
+      e.map((x) => Buffer.from(x.header.streamPrevHash, "base64")),
+      e.map((x) => buf(x.hash)),
+      e.map((x) => x.header.keyId),
+      e.map((x) => buf(x.signature)),
+      e.map((x) => x.dataJson),
+      e.map((x) => buf(x.salt)),
+      streams.map(([id]) => id),
+      streams.map(([, s]) => s.version),
+      streams.map(([, s]) => buf(s.lastHash)),
+      plan.head.position,
+      buf(plan.head.hash),
+      encodeFrontier(plan.head.frontier),
+      buf(cp.rootHash),
+      cp.note,
+      e[0]!.header.keyId,
+      plan.idempotency.map((i) => i.principal),
+      plan.idempotency.map((i) => i.key),
+      plan.idempotency.map((i) => buf(i.fingerprint)),
+      plan.idempotency.map((i) => i.receipt),
+      base.position,
+      buf(base.hash),
+      plan.nodes.map((n) => n.level),
+      plan.nodes.map((n) => n.index),
+      plan.nodes.map((n) => buf(n.hash)),
+    ],
+  });
+  if (Number(rows[0]?.events) !== e.length) throw new LedgerError("ERR_INTERNAL", `batch write wrote ${rows[0]?.events} of ${e.length} events`);
+}
+
+/** The optimistic write lost a race (head moved, or a unique key taken meanwhile): retry under the lock. */
+export function isWriteConflict(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === "AN409" || code === "23505";
+}
+
+const CONNECTION_ERRORS = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03", "08000", "08003", "08006"]);
+
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return (code !== undefined && CONNECTION_ERRORS.has(code)) || /Connection terminated|connection timeout/i.test((error as Error | undefined)?.message ?? "");
+}
+
+export function nodeSha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const part of parts) h.update(part);
+  return new Uint8Array(h.digest());
+}
+
+function encodeFrontier(frontier: MerkleFrontier): Buffer {
+  return Buffer.concat(frontier.hashes.map((h) => Buffer.from(h)));
+}
+
+function decodeFrontier(size: number, bytes: Buffer): MerkleFrontier {
+  const hashes: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += 32) hashes.push(new Uint8Array(bytes.subarray(i, i + 32)));
+  return { size, hashes };
+}
+
+/** Publishes the signer's public key in annal.signing_keys (idempotent). */
+export async function registerSigningKey(pool: pg.Pool, signer: { keyId: string; publicKey: Uint8Array; noteName: string }): Promise<void> {
+  await pool.query(
+    "INSERT INTO annal.signing_keys (key_id, algorithm, public_key, note_name) VALUES ($1, 'Ed25519', $2, $3) ON CONFLICT (key_id) DO NOTHING",
+    [signer.keyId, Buffer.from(signer.publicKey), signer.noteName],
+  );
+}
