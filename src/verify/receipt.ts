@@ -1,5 +1,6 @@
 import { equalBytes, type EventRecord, type SignatureVerifier } from "../core/index.js";
 import { verifyCheckpointNote } from "./checkpoint.js";
+import { verifyCosignature, type CosignerKey } from "./cosignature.js";
 import { verifyEvent } from "./event.js";
 import { parseTrustedKey, resolveTrustedKey, type TrustedKey, type TrustedKeyInput } from "./keys.js";
 import { verifyInclusion } from "./proofs.js";
@@ -24,6 +25,13 @@ export interface EventReceipt {
 export interface ReceiptCheckOptions {
   origin?: string;
   verifySignature?: SignatureVerifier;
+  /**
+   * Witnesses the verifier trusts and how many of them must have cosigned the receipt's
+   * checkpoint (C2SP tlog-cosignature). Cosignatures defend against a log that shows
+   * different histories to different parties; without them a receipt proves only what
+   * the log itself signed.
+   */
+  witnesses?: { keys: readonly CosignerKey[]; quorum: number };
 }
 
 function exactMembers(value: unknown, required: readonly string[], optional: readonly string[] = []): string | undefined {
@@ -59,6 +67,11 @@ export function verifyReceipt(receipt: unknown, trust: TrustedKeyInput, options:
   if (!cp.ok) return cp;
   if (cp.checkpoint.treeSize !== r.checkpoint.treeSize || cp.checkpoint.rootHash !== r.checkpoint.rootHash) {
     return fail("receipt checkpoint treeSize/rootHash differ from its signed note");
+  }
+
+  if (options.witnesses) {
+    const cosigned = options.witnesses.keys.filter((w) => verifyCosignature(r.checkpoint.note, w, options).ok).length;
+    if (cosigned < options.witnesses.quorum) return fail(`checkpoint has ${cosigned} valid witness cosignatures, ${options.witnesses.quorum} required`);
   }
 
   const event = verifyEvent(r.event, key, options);

@@ -134,3 +134,24 @@ describe("verifyReceipt (offline, no database or network)", () => {
     for (const bad of [null, undefined, 1, "x", [], { format: RECEIPT_FORMAT }]) expect(verifyReceipt(bad, { verifierKey }).ok).toBe(false);
   });
 });
+
+describe("verifyReceipt with a witness quorum", () => {
+  it("needs enough valid cosignatures on the checkpoint", async () => {
+    const { ed25519 } = await import("@noble/curves/ed25519.js");
+    const { cosign } = await import("../../../src/verify/index.js");
+    const { receipt, verifierKey } = buildReceipt();
+    const witnesses = [1, 2].map((n) => {
+      const seed = new Uint8Array(32).fill(n);
+      return { name: `witness.example/w${n}`, publicKey: ed25519.getPublicKey(seed), sign: (m: Uint8Array) => ed25519.sign(m, seed) };
+    });
+    const body = receipt.checkpoint.note.slice(0, receipt.checkpoint.note.lastIndexOf("\n\n") + 1);
+    const once = { ...receipt, checkpoint: { ...receipt.checkpoint, note: receipt.checkpoint.note + cosign(body, witnesses[0]!, 1_767_225_600) } };
+    const keys = witnesses.map(({ name, publicKey }) => ({ name, publicKey }));
+    expect(verifyReceipt(once, { verifierKey }, { witnesses: { keys, quorum: 1 } })).toEqual({ ok: true });
+    expect(verifyReceipt(once, { verifierKey }, { witnesses: { keys, quorum: 2 } }).ok).toBe(false);
+    expect(verifyReceipt(receipt, { verifierKey }, { witnesses: { keys, quorum: 1 } }).ok).toBe(false);
+    // A cosignature over another body does not count.
+    const forged = { ...receipt, checkpoint: { ...receipt.checkpoint, note: receipt.checkpoint.note + cosign(body.replace("\n7\n", "\n8\n"), witnesses[0]!, 1) } };
+    expect(verifyReceipt(forged, { verifierKey }, { witnesses: { keys, quorum: 1 } }).ok).toBe(false);
+  });
+});
