@@ -1,7 +1,10 @@
+import { availableParallelism } from "node:os";
 import cliProgress from "cli-progress";
-import { createChainVerifier, fromBase64, keyIdOf, type Verdict } from "../core/index.js";
+import { createChainVerifier, decodeHash, fromBase64, isCanonicalSignature, keyIdOf, type EventRecord, type Verdict } from "../core/index.js";
+import { nodeSha256 } from "../ledger/batch-store.js";
 import type { EventSource } from "./event-sources.js";
 import { createNodeVerifier } from "./node-verifier.js";
+import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
 
 export interface VerifyOptions {
   /** Pinned public keys (an auditor's own copy); otherwise the source's published keys are used. */
@@ -11,6 +14,8 @@ export interface VerifyOptions {
   fast?: boolean;
   progress?: boolean;
   pageSize?: number;
+  /** Worker threads for event signatures (default: one per core; 0 verifies on the main thread). */
+  workers?: number;
   out?: (line: string) => void;
 }
 
@@ -39,7 +44,12 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   }
   for (const p of options.pinnedKeys ?? []) if (!keys.has(keyIdOf(p))) keys.set(keyIdOf(p), p);
 
-  const verifier = createChainVerifier({ publicKeys: keys, verifySignature: createNodeVerifier(), skipEventSignatures: options.fast ?? false });
+  const fast = options.fast ?? false;
+  const workers = options.workers ?? availableParallelism();
+  // Event signatures go to a worker pool, page by page, while this thread recomputes the
+  // hashes, links and roots of the same page; the earlier failure of the two is reported.
+  const pool = !fast && workers > 0 ? createVerifyPool(workers) : undefined;
+  const verifier = createChainVerifier({ publicKeys: keys, verifySignature: createNodeVerifier(), skipEventSignatures: fast || pool !== undefined, hash: nodeSha256 });
   const total = await source.size();
   const checkpoints = await source.checkpoints(total);
   let nextCheckpoint = 0;
@@ -51,27 +61,40 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   bar?.start(total, 0);
   let failure: (Verdict & { ok: false }) | undefined;
   try {
-    outer: for await (const page of source.pages(options.pageSize ?? 1000)) {
-      for (const record of page) {
+    const pages = source.pages(options.pageSize ?? 1000)[Symbol.asyncIterator]();
+    let next = pages.next();
+    while (!failure) {
+      const current = await next;
+      if (current.done) break;
+      next = pages.next(); // fetch the next page while this one is checked
+      const page = current.value;
+      const signatures = pool ? checkSignatures(pool, page, keys) : Promise.resolve(undefined);
+      let chainFailure: (Verdict & { ok: false }) | undefined;
+      outer: for (const record of page) {
         const verdict = verifier.push(record);
         if (!verdict.ok) {
-          failure = verdict;
-          break outer;
+          chainFailure = verdict;
+          break;
         }
         while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.treeSize === verifier.size) {
           const cp = checkpoints[nextCheckpoint++]!;
           const verdictCp = checkNote(verifier, cp.note, noteKeys, options.origin);
           if (!verdictCp.ok) {
-            failure = verdictCp;
+            chainFailure = verdictCp;
             break outer;
           }
           checked++;
         }
       }
+      const signatureFailure = await signatures;
+      failure = signatureFailure && (!chainFailure || signatureFailure.position < chainFailure.position) ? signatureFailure : chainFailure;
       bar?.update(verifier.size);
     }
+    // Stop a prefetch that is still running (its result is not needed).
+    await next.then(() => undefined, () => undefined);
   } finally {
     bar?.stop();
+    await pool?.close();
   }
   if (!failure && verifier.size < total) failure = { ok: false, position: verifier.size + 1, reason: `log ends at ${verifier.size}, expected ${total} events` };
   if (!failure && nextCheckpoint < checkpoints.length) {
@@ -80,6 +103,24 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   }
   if (failure) return { ok: false, position: failure.position, reason: failure.reason, events: verifier.size, checkpoints: checked };
   return { ok: true, events: verifier.size, checkpoints: checked, root: Buffer.from(verifier.root()).toString("base64") };
+}
+
+/** The first event of `page` whose signature fails, checked on the pool. */
+async function checkSignatures(pool: VerifyPool, page: readonly EventRecord[], keys: Map<string, Uint8Array>): Promise<(Verdict & { ok: false }) | undefined> {
+  const checks: SignatureCheck[] = [];
+  let early: (Verdict & { ok: false }) | undefined;
+  for (const record of page) {
+    const publicKey = keys.get(record.keyId);
+    const signature = fromBase64(record.signature);
+    const message = decodeHash(record.hash);
+    if (!publicKey) early = { ok: false, position: record.position, reason: `unknown key id ${record.keyId}` };
+    else if (!signature || !isCanonicalSignature(signature) || !message) early = { ok: false, position: record.position, reason: "signature does not verify" };
+    if (early) break;
+    checks.push({ publicKey: publicKey!, message: message!, signature: signature! });
+  }
+  const index = await pool.firstFailure(checks);
+  if (index >= 0) return { ok: false, position: page[index]!.position, reason: "signature does not verify" };
+  return early;
 }
 
 function checkNote(verifier: ReturnType<typeof createChainVerifier>, note: string, keys: Map<string, { name: string; publicKey: Uint8Array }>, origin?: string): Verdict {

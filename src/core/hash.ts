@@ -1,6 +1,9 @@
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, utf8 } from "./bytes.js";
 
+/** SHA-256 over the concatenation of parts. Adapters may pass a native one (node:crypto). */
+export type Sha256 = (...parts: Uint8Array[]) => Uint8Array;
+
 /** SHA-256 of the concatenation of the parts. Pure JS (noble), so it runs anywhere. */
 export function sha256(...parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return nobleSha256(parts[0]!);

@@ -18,8 +18,8 @@ export {
   type EventRecord,
   type JsonObject,
 } from "./event-record.js";
-export { DOMAIN_DATA, DOMAIN_EVENT, HASH_LENGTH, sha256, ZERO_HASH } from "./hash.js";
-export { createMerkleAccumulator, EMPTY_ROOT, leafHash, merkleRootOf, nodeHash, type MerkleAccumulator, type MerkleFrontier } from "./merkle.js";
+export { DOMAIN_DATA, DOMAIN_EVENT, HASH_LENGTH, sha256, ZERO_HASH, type Sha256 } from "./hash.js";
+export { createMerkleAccumulator, EMPTY_ROOT, leafHash, merkleHashers, merkleRootOf, nodeHash, type MerkleAccumulator, type MerkleFrontier } from "./merkle.js";
 export {
   findNoteSignature,
   formatNote,

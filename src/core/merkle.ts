@@ -1,5 +1,4 @@
-import { concatBytes } from "./bytes.js";
-import { sha256 } from "./hash.js";
+import { sha256, type Sha256 } from "./hash.js";
 
 // RFC 9162 section 2.1.1: MTH({}) = SHA-256(), leaf = SHA-256(0x00 || d), node = SHA-256(0x01 || l || r).
 const LEAF_PREFIX = new Uint8Array([0]);
@@ -9,11 +8,16 @@ export const EMPTY_ROOT = sha256(new Uint8Array(0));
 
 /** Leaf hash of an event: SHA-256(0x00 || event hash). */
 export function leafHash(eventHash: Uint8Array): Uint8Array {
-  return sha256(concatBytes(LEAF_PREFIX, eventHash));
+  return sha256(LEAF_PREFIX, eventHash);
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(concatBytes(NODE_PREFIX, left, right));
+  return sha256(NODE_PREFIX, left, right);
+}
+
+/** leafHash and nodeHash over another SHA-256 implementation (same bytes). */
+export function merkleHashers(hash: Sha256): { leaf: (eventHash: Uint8Array) => Uint8Array; node: (left: Uint8Array, right: Uint8Array) => Uint8Array } {
+  return { leaf: (eventHash) => hash(LEAF_PREFIX, eventHash), node: (left, right) => hash(NODE_PREFIX, left, right) };
 }
 
 /**
@@ -44,8 +48,9 @@ export interface MerkleAccumulator {
  */
 export type CompletedSubtree = (level: number, index: number, hash: Uint8Array) => void;
 
-export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashes: [] }, onSubtree?: CompletedSubtree): MerkleAccumulator {
+export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashes: [] }, onSubtree?: CompletedSubtree, hash: Sha256 = sha256): MerkleAccumulator {
   assertFrontier(start);
+  const node2 = hash === sha256 ? nodeHash : merkleHashers(hash).node;
   let size = start.size;
   // stack[i] is the root of a perfect subtree; sizes strictly decrease left to right.
   const stack = start.hashes.slice();
@@ -58,7 +63,7 @@ export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashe
       let level = 0;
       // Merge while the lowest bits of size are 1: each merge completes a perfect subtree.
       for (let s = size; s % 2 === 1; s = Math.floor(s / 2)) {
-        node = nodeHash(stack.pop()!, node);
+        node = node2(stack.pop()!, node);
         level++;
         onSubtree?.(level, Math.floor(size / 2 ** level), node);
       }
@@ -68,7 +73,7 @@ export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashe
     root() {
       if (stack.length === 0) return EMPTY_ROOT;
       let node = stack[stack.length - 1]!;
-      for (let i = stack.length - 2; i >= 0; i--) node = nodeHash(stack[i]!, node);
+      for (let i = stack.length - 2; i >= 0; i--) node = node2(stack[i]!, node);
       return node;
     },
     frontier() {

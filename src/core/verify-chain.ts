@@ -1,9 +1,10 @@
 import { equalBytes, fromBase64, toBase64 } from "./bytes.js";
 import { parseCheckpointBody } from "./checkpoint.js";
-import { computeDataHash, computeEventHash, decodeHash, headerOf, type EventRecord } from "./event-record.js";
+import { canonicalJson } from "./canonical-json.js";
+import { dataHashInput, decodeHash, eventHashInput, headerOf, type EventRecord } from "./event-record.js";
 import type { SignatureVerifier } from "./ed25519.js";
-import { ZERO_HASH } from "./hash.js";
-import { createMerkleAccumulator, leafHash } from "./merkle.js";
+import { sha256, ZERO_HASH, type Sha256 } from "./hash.js";
+import { createMerkleAccumulator, merkleHashers } from "./merkle.js";
 import { findNoteSignature, parseNote } from "./signed-note.js";
 
 export type Verdict = { ok: true } | { ok: false; position: number; reason: string };
@@ -14,6 +15,8 @@ export interface ChainVerifierOptions {
   verifySignature: SignatureVerifier;
   /** Skip per-event signatures (the "fast" mode: chain, hashes and checkpoints only). */
   skipEventSignatures?: boolean;
+  /** SHA-256 implementation; the core's pure one by default, a native one in Node. */
+  hash?: Sha256;
 }
 
 export interface CheckpointKey {
@@ -35,7 +38,9 @@ export function createChainVerifier(options: ChainVerifierOptions) {
   let expectedPosition = 1;
   let prevHash: Uint8Array = ZERO_HASH;
   const streams = new Map<string, { version: number; hash: Uint8Array }>();
-  const tree = createMerkleAccumulator();
+  const hash256 = options.hash ?? sha256;
+  const tree = createMerkleAccumulator(undefined, undefined, hash256);
+  const leafOf = merkleHashers(hash256).leaf;
   let failure: Verdict | undefined;
 
   const fail = (position: number, reason: string): Verdict => (failure = { ok: false, position, reason });
@@ -53,11 +58,17 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     if (record.data !== undefined) {
       const salt = record.dataSalt === undefined ? undefined : fromBase64(record.dataSalt);
       if (!salt) return fail(position, "data salt missing or malformed");
-      if (toBase64(computeDataHash(salt, record.data)) !== record.dataHash) return fail(position, "data does not match dataHash");
+      let dataHash: Uint8Array;
+      try {
+        dataHash = hash256(...dataHashInput(salt, canonicalJson(record.data)));
+      } catch (error) {
+        return fail(position, `data cannot be canonicalised: ${(error as Error).message}`);
+      }
+      if (toBase64(dataHash) !== record.dataHash) return fail(position, "data does not match dataHash");
     }
     let computed: Uint8Array;
     try {
-      computed = computeEventHash(headerOf(record));
+      computed = hash256(...eventHashInput(headerOf(record)));
     } catch (error) {
       return fail(position, `header cannot be canonicalised: ${(error as Error).message}`);
     }
@@ -77,7 +88,7 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     }
     streams.set(record.streamId, { version: record.streamVersion, hash });
     prevHash = hash;
-    tree.append(leafHash(hash));
+    tree.append(leafOf(hash));
     expectedPosition++;
     return { ok: true };
   }

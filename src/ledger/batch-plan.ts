@@ -5,7 +5,7 @@ import {
   eventHashInput,
   formatCheckpointBody,
   formatNote,
-  leafHash,
+  merkleHashers,
   LedgerError,
   noteKeyHash,
   toBase64,
@@ -142,9 +142,14 @@ export async function planBatch(
   existingEventIds: Set<string>,
 ): Promise<BatchPlan> {
   const nodes: BatchPlan["nodes"] = [];
-  const tree = createMerkleAccumulator(start.frontier, (level, index, hash) => {
-    if (level % STORED_LEVEL_STRIDE === 0) nodes.push({ level, index, hash });
-  });
+  const tree = createMerkleAccumulator(
+    start.frontier,
+    (level, index, hash) => {
+      if (level % STORED_LEVEL_STRIDE === 0) nodes.push({ level, index, hash });
+    },
+    deps.hash,
+  );
+  const leafOf = merkleHashers(deps.hash).leaf;
   let position = start.position;
   let prevHash = start.hash;
   const touched = new Map<string, StreamState>();
@@ -201,7 +206,7 @@ export async function planBatch(
       const hash = deps.hash(...eventHashInput(header));
       // Signed below, all at once: the chain needs only the hashes.
       events.push({ header, metadataJson: input.metadataJson, dataJson: input.dataJson, salt: input.salt, hash, signature: NO_SIGNATURE });
-      tree.append(leafHash(hash));
+      tree.append(leafOf(hash));
       prevHash = hash;
       streamPrev = hash;
     }
