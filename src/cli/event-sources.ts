@@ -34,14 +34,14 @@ export function createDatabaseSource(databaseUrl: string): EventSource {
       return rows[0]?.n ?? 0;
     },
     async *pages(pageSize) {
-      // Keyset pagination on position: a missing row appears as a gap the verifier names.
+      // Keyset pagination on position, one query a page: a missing row appears as a gap
+      // the verifier names.
       let after = 0;
       for (;;) {
-        const { rows } = await pool.query<{ position: number }>("SELECT position FROM annal.events WHERE position > $1 ORDER BY position LIMIT $2", [after, pageSize]);
-        if (rows.length === 0) return;
-        const last = rows[rows.length - 1]!.position;
-        yield await reader.readRange(after + 1, last, { durableOnly: false });
-        after = last;
+        const page = await reader.readAfter(after, pageSize);
+        if (page.length === 0) return;
+        yield page;
+        after = page[page.length - 1]!.position;
       }
     },
     checkpoints: (maxSize) => reader.checkpointsUpTo(maxSize),

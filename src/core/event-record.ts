@@ -1,4 +1,5 @@
 import { canonicalJson, type JsonValue } from "./canonical-json.js";
+import { LedgerError } from "./errors.js";
 import { fromBase64, toBase64, toHex, utf8 } from "./bytes.js";
 import { DOMAIN_DATA, DOMAIN_EVENT, sha256 } from "./hash.js";
 
@@ -60,22 +61,29 @@ export function eventHashInput(header: EventHeader): Uint8Array[] {
   return [DOMAIN_EVENT, utf8(eventHeaderJson(header))];
 }
 
-/** The canonical header bytes (RFC 8785) that the event hash covers. */
+/**
+ * The canonical header bytes (RFC 8785) that the event hash covers: the JCS form of
+ * { v, position, streamId, streamVersion, eventId, type, recordedAt, metadata, dataHash,
+ * prevHash, streamPrevHash, keyId }. Written out with the members already in JCS order
+ * (UTF-16 code units) rather than through the generic serialiser: this runs for every
+ * event appended and verified. The golden vectors pin it to the generic form.
+ */
 export function eventHeaderJson(header: EventHeader): string {
-  return canonicalJson({
-    v: EVENT_FORMAT_VERSION,
-    position: header.position,
-    streamId: header.streamId,
-    streamVersion: header.streamVersion,
-    eventId: header.eventId,
-    type: header.type,
-    recordedAt: header.recordedAt,
-    metadata: header.metadata,
-    dataHash: header.dataHash,
-    prevHash: header.prevHash,
-    streamPrevHash: header.streamPrevHash,
-    keyId: header.keyId,
-  });
+  if (!Number.isSafeInteger(header.position) || !Number.isSafeInteger(header.streamVersion)) {
+    throw new LedgerError("ERR_INVALID_INPUT", "position and streamVersion must be safe integers");
+  }
+  return (
+    `{"dataHash":${str(header.dataHash)},"eventId":${str(header.eventId)},"keyId":${str(header.keyId)},` +
+    `"metadata":${canonicalJson(header.metadata)},"position":${header.position},"prevHash":${str(header.prevHash)},` +
+    `"recordedAt":${str(header.recordedAt)},"streamId":${str(header.streamId)},"streamPrevHash":${str(header.streamPrevHash)},` +
+    `"streamVersion":${header.streamVersion},"type":${str(header.type)},"v":${EVENT_FORMAT_VERSION}}`
+  );
+}
+
+/** A JCS string (ECMAScript JSON.stringify), refusing lone surrogates as canonicalJson does. */
+function str(value: string): string {
+  if (typeof value !== "string" || !value.isWellFormed()) throw new LedgerError("ERR_INVALID_INPUT", "header strings must be well-formed Unicode");
+  return JSON.stringify(value);
 }
 
 /** hash = SHA-256("annal/event/v1" || 0x00 || UTF-8(JCS(header))). Signed as is (32 bytes). */

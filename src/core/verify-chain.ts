@@ -1,6 +1,6 @@
 import { equalBytes, fromBase64, toBase64 } from "./bytes.js";
 import { parseCheckpointBody } from "./checkpoint.js";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJsonUnchecked } from "./canonical-json.js";
 import { dataHashInput, decodeHash, eventHashInput, headerOf, type EventRecord } from "./event-record.js";
 import type { SignatureVerifier } from "./ed25519.js";
 import { sha256, ZERO_HASH, type Sha256 } from "./hash.js";
@@ -60,7 +60,7 @@ export function createChainVerifier(options: ChainVerifierOptions) {
       if (!salt) return fail(position, "data salt missing or malformed");
       let dataHash: Uint8Array;
       try {
-        dataHash = hash256(...dataHashInput(salt, canonicalJson(record.data)));
+        dataHash = hash256(...dataHashInput(salt, canonicalJsonUnchecked(record.data)));
       } catch (error) {
         return fail(position, `data cannot be canonicalised: ${(error as Error).message}`);
       }

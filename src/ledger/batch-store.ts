@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { LedgerError, type MerkleFrontier } from "../core/index.js";
@@ -175,7 +176,13 @@ export function isConnectionError(error: unknown): boolean {
   return (code !== undefined && CONNECTION_ERRORS.has(code)) || /Connection terminated|connection timeout/i.test((error as Error | undefined)?.message ?? "");
 }
 
+// crypto.hash (Node 20.12+, and Bun) is one-shot: no Hash object per call, which is most
+// of the cost at these sizes (a few hundred bytes).
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: "buffer") => Buffer }).hash;
+
+/** SHA-256 over the concatenation of parts, with OpenSSL. */
 export function nodeSha256(...parts: Uint8Array[]): Uint8Array {
+  if (oneShot) return oneShot("sha256", parts.length === 1 ? parts[0]! : Buffer.concat(parts), "buffer");
   const h = createHash("sha256");
   for (const part of parts) h.update(part);
   return new Uint8Array(h.digest());

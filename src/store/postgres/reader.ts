@@ -11,6 +11,8 @@ export interface PostgresReaderOptions {
 /** Reads of the committed log from Postgres. Only committed rows are visible, so readers never see a gap. */
 export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptions = {}): LedgerReader & {
   readRange(fromPosition: number, toPosition: number, options?: { durableOnly?: boolean }): Promise<EventRecord[]>;
+  /** Up to `limit` stored rows after `position`, durable or not (for auditors reading the database). */
+  readAfter(position: number, limit: number): Promise<EventRecord[]>;
   checkpointsUpTo(treeSize: number): Promise<Array<CheckpointView & { keyId: string }>>;
 } {
   const maxLimit = options.maxLimit ?? 1000;
@@ -28,6 +30,10 @@ export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptio
 
   return {
     readRange,
+    async readAfter(position, limit) {
+      const { rows } = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.position > $1 ORDER BY e.position LIMIT $2`, [position, limit]);
+      return rows.map(recordFromRow);
+    },
     async readStream(streamId, { fromVersion = 1, limit }) {
       const { rows } = await pool.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.stream_id = $1 AND e.stream_version >= $2 AND e.position <= ${DURABLE_POSITION} ORDER BY e.stream_version LIMIT $3`,
