@@ -1,12 +1,19 @@
 import pg from "pg";
 
 // bigint (int8) columns come back as strings by default; every bigint Annal stores is a
-// position, version or size below 2^53, so parse them as numbers once, here.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => {
+// position, version or size below 2^53, so they are parsed as numbers. Per pool, not
+// through pg.types.setTypeParser: that is process-global, and another library in the
+// same process (Emmett's, in the benchmark) sets its own.
+const INT8_OID = 20;
+function parseInt8(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} exceeds 2^53`);
   return n;
-});
+}
+const annalTypes = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
 
 export interface PoolOptions {
   connectionString: string;
@@ -25,6 +32,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     max: options.max ?? 10,
     application_name: options.applicationName ?? "annal",
     connectionTimeoutMillis: 10_000,
+    types: annalTypes,
     // The role is a startup parameter, not a later SET ROLE: if it does not exist or the
     // login may not assume it, the connection fails instead of silently keeping more rights.
     ...startupOptions(options),
