@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { isValidKeyName, LedgerError } from "./core/index.js";
+import { parseWitnessesConfig, type WitnessEndpoint } from "./witness/config.js";
 
 export interface AnnalConfig {
   env: "development" | "production";
@@ -18,6 +19,8 @@ export interface AnnalConfig {
   maxBodyBytes: number;
   /** Worker threads that sign append batches (ANNAL_SIGN_WORKERS). */
   signWorkers: number;
+  /** Witnesses asked to cosign checkpoints (ANNAL_WITNESSES). */
+  witnesses: WitnessEndpoint[];
   /** `oidc`: Bearer JWT access tokens and RBAC on every non-public route; `off`: anyone may do anything. */
   auth: "oidc" | "off";
   /** External issuer; undefined (with auth `oidc`) runs the embedded development provider at /oidc. */
@@ -83,6 +86,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     maxQueuedEvents: integer(env, "ANNAL_MAX_QUEUED_EVENTS", 100_000, 1, 10_000_000),
     maxBodyBytes: integer(env, "ANNAL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     signWorkers: integer(env, "ANNAL_SIGN_WORKERS", 1, 0, 16),
+    witnesses: parseWitnessesConfig(env.ANNAL_WITNESSES),
     auth: authMode(env.ANNAL_AUTH),
     oidcIssuer: optionalUrl(env, "ANNAL_OIDC_ISSUER"),
     oidcAudience: env.ANNAL_OIDC_AUDIENCE || DEFAULT_OIDC_AUDIENCE,

@@ -6,7 +6,6 @@ import type { DevClient } from "../auth/index.js";
 import { assertProductionReady, maskedConfig, type AnnalConfig } from "../config.js";
 import { createPostgresCosignatures } from "../store/postgres/cosignatures.js";
 import { freePort } from "../store/postgres/embedded.js";
-import { parseWitnessesConfig } from "../witness/config.js";
 import { withCosignatures } from "../witness/cosigned-checkpoints.js";
 import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submitter.js";
 import { openAccess } from "./access.js";
@@ -34,7 +33,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   const batchSeconds = new Histogram({ name: "annal_commit_batch_seconds", help: "Duration of a group-commit transaction", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [metrics] });
   const appended = new Counter({ name: "annal_events_appended_total", help: "Events committed to the log", registers: [metrics] });
 
-  const witnesses = parseWitnessesConfig(process.env.ANNAL_WITNESSES);
+  const witnesses = config.witnesses;
   // Bound once the store is open; every batch commits a checkpoint worth witnessing.
   let submitter: WitnessSubmitter | undefined;
   const core = await openAnnal(config, logger, {

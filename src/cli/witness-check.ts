@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { CheckpointView, PublicKeyInfo } from "../ledger/types.js";
 import { formatVerifierKey } from "../core/index.js";
 import { parseTrustedKey, verifyCheckpointNote, verifyConsistency, type TrustedKey } from "../verify/index.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../files/atomic-file.js";
 import { createJsonClient } from "./http-client.js";
 
 export const WITNESS_STATE_FORMAT = "annal-witness-state/v1";

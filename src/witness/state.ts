@@ -1,6 +1,7 @@
-import { open, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256, toHex, utf8 } from "../core/index.js";
+import { writeFileAtomic } from "../files/atomic-file.js";
 
 /** What a witness remembers per log: the latest checkpoint it cosigned. */
 export interface WitnessedCheckpoint {
@@ -46,23 +47,7 @@ export async function openFileWitnessState(dir: string): Promise<WitnessState> {
   }
 
   async function persist(record: WitnessedCheckpoint): Promise<void> {
-    const target = fileOf(record.origin);
-    const temp = `${target}.${process.pid}.tmp`;
-    const handle = await open(temp, "w", 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(record)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-    // The rename is durable only once the directory entry is.
-    const dirHandle = await open(dir, "r");
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
+    await writeFileAtomic(fileOf(record.origin), `${JSON.stringify(record)}\n`);
   }
 
   return {
