@@ -1,9 +1,14 @@
-import type { EventRecord } from "../core/index.js";
+import type { EventRecord, StoredCanonical } from "../core/index.js";
 import { parseVerifierKey } from "../core/index.js";
 import { createPool } from "../store/postgres/pool.js";
 import { authHeaders, createJsonClient } from "./http-client.js";
 import { createPostgresReader } from "../store/postgres/reader.js";
 import type { CheckpointView, PublicKeyInfo } from "../ledger/types.js";
+
+export interface SourcedRecord {
+  record: EventRecord;
+  stored?: StoredCanonical;
+}
 
 /** Where `annal verify` reads a log from: a database or a running server. */
 export interface EventSource {
@@ -11,8 +16,8 @@ export interface EventSource {
   publicKeys(): Promise<PublicKeyInfo[]>;
   /** Total events, to size the progress bar. */
   size(): Promise<number>;
-  /** Pages of consecutive records from position 1. */
-  pages(pageSize: number): AsyncIterable<EventRecord[]>;
+  /** Pages of consecutive records from position 1 (with the stored canonical texts, when the source has them). */
+  pages(pageSize: number): AsyncIterable<SourcedRecord[]>;
   /** Checkpoints to check, ascending by tree size. */
   checkpoints(maxSize: number): Promise<CheckpointView[]>;
   close(): Promise<void>;
@@ -41,7 +46,7 @@ export function createDatabaseSource(databaseUrl: string): EventSource {
         const page = await reader.readAfter(after, pageSize);
         if (page.length === 0) return;
         yield page;
-        after = page[page.length - 1]!.position;
+        after = page[page.length - 1]!.record.position;
       }
     },
     checkpoints: (maxSize) => reader.checkpointsUpTo(maxSize),
@@ -75,7 +80,7 @@ export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetc
       for (;;) {
         const page = await get<{ events: EventRecord[] }>(`/events?fromPosition=${from}&limit=${pageSize}`);
         if (page.events.length === 0) return;
-        yield page.events;
+        yield page.events.map((record) => ({ record }));
         from = page.events[page.events.length - 1]!.position + 1;
       }
     },

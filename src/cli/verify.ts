@@ -1,8 +1,8 @@
 import { availableParallelism } from "node:os";
 import cliProgress from "cli-progress";
-import { createChainVerifier, decodeHash, fromBase64, isCanonicalSignature, keyIdOf, type EventRecord, type Verdict } from "../core/index.js";
+import { createChainVerifier, decodeHash, fromBase64, isCanonicalSignature, keyIdOf, type Verdict } from "../core/index.js";
 import { nodeSha256 } from "../ledger/batch-store.js";
-import type { EventSource } from "./event-sources.js";
+import type { EventSource, SourcedRecord } from "./event-sources.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
 
@@ -70,8 +70,8 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
       const page = current.value;
       const signatures = pool ? checkSignatures(pool, page, keys) : Promise.resolve(undefined);
       let chainFailure: (Verdict & { ok: false }) | undefined;
-      outer: for (const record of page) {
-        const verdict = verifier.push(record);
+      outer: for (const { record, stored } of page) {
+        const verdict = verifier.push(record, stored);
         if (!verdict.ok) {
           chainFailure = verdict;
           break;
@@ -106,10 +106,10 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
 }
 
 /** The first event of `page` whose signature fails, checked on the pool. */
-async function checkSignatures(pool: VerifyPool, page: readonly EventRecord[], keys: Map<string, Uint8Array>): Promise<(Verdict & { ok: false }) | undefined> {
+async function checkSignatures(pool: VerifyPool, page: readonly SourcedRecord[], keys: Map<string, Uint8Array>): Promise<(Verdict & { ok: false }) | undefined> {
   const checks: SignatureCheck[] = [];
   let early: (Verdict & { ok: false }) | undefined;
-  for (const record of page) {
+  for (const { record } of page) {
     const publicKey = keys.get(record.keyId);
     const signature = fromBase64(record.signature);
     const message = decodeHash(record.hash);
@@ -119,7 +119,7 @@ async function checkSignatures(pool: VerifyPool, page: readonly EventRecord[], k
     checks.push({ publicKey: publicKey!, message: message!, signature: signature! });
   }
   const index = await pool.firstFailure(checks);
-  if (index >= 0) return { ok: false, position: page[index]!.position, reason: "signature does not verify" };
+  if (index >= 0) return { ok: false, position: page[index]!.record.position, reason: "signature does not verify" };
   return early;
 }
 

@@ -28,6 +28,15 @@ export interface EventHeader {
  * A committed event as stored and served. `data` and `dataSalt` are absent once a
  * payload is redacted; `dataHash` (and so the chain) survives redaction.
  */
+/**
+ * The exact canonical texts a store kept, so a verifier can hash them as stored instead
+ * of parsing and re-serialising (`data` absent when redacted). Never part of the API.
+ */
+export interface StoredCanonical {
+  data?: string;
+  metadata: string;
+}
+
 export interface EventRecord extends EventHeader {
   data?: JsonValue;
   dataSalt?: string;
@@ -57,8 +66,8 @@ export function dataHashInput(salt: Uint8Array, canonicalData: string): Uint8Arr
 }
 
 /** The byte strings the event hash covers, in order (see dataHashInput). */
-export function eventHashInput(header: EventHeader): Uint8Array[] {
-  return [DOMAIN_EVENT, utf8(eventHeaderJson(header))];
+export function eventHashInput(header: EventHeader, canonicalMetadata?: string): Uint8Array[] {
+  return [DOMAIN_EVENT, utf8(eventHeaderJson(header, canonicalMetadata))];
 }
 
 /**
@@ -67,14 +76,16 @@ export function eventHashInput(header: EventHeader): Uint8Array[] {
  * prevHash, streamPrevHash, keyId }. Written out with the members already in JCS order
  * (UTF-16 code units) rather than through the generic serialiser: this runs for every
  * event appended and verified. The golden vectors pin it to the generic form.
+ * `canonicalMetadata`, when given, is the metadata's JCS text as stored (a verifier that
+ * has the stored bytes hashes them as they are: other bytes fail the comparison).
  */
-export function eventHeaderJson(header: EventHeader): string {
+export function eventHeaderJson(header: EventHeader, canonicalMetadata?: string): string {
   if (!Number.isSafeInteger(header.position) || !Number.isSafeInteger(header.streamVersion)) {
     throw new LedgerError("ERR_INVALID_INPUT", "position and streamVersion must be safe integers");
   }
   return (
     `{"dataHash":${str(header.dataHash)},"eventId":${str(header.eventId)},"keyId":${str(header.keyId)},` +
-    `"metadata":${canonicalJson(header.metadata)},"position":${header.position},"prevHash":${str(header.prevHash)},` +
+    `"metadata":${canonicalMetadata ?? canonicalJson(header.metadata)},"position":${header.position},"prevHash":${str(header.prevHash)},` +
     `"recordedAt":${str(header.recordedAt)},"streamId":${str(header.streamId)},"streamPrevHash":${str(header.streamPrevHash)},` +
     `"streamVersion":${header.streamVersion},"type":${str(header.type)},"v":${EVENT_FORMAT_VERSION}}`
   );

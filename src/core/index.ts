@@ -16,6 +16,7 @@ export {
   keyIdOf,
   type EventHeader,
   type EventRecord,
+  type StoredCanonical,
   type JsonObject,
 } from "./event-record.js";
 export { DOMAIN_DATA, DOMAIN_EVENT, HASH_LENGTH, sha256, ZERO_HASH, type Sha256 } from "./hash.js";

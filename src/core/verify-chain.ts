@@ -1,7 +1,7 @@
 import { equalBytes, fromBase64, toBase64 } from "./bytes.js";
 import { parseCheckpointBody } from "./checkpoint.js";
 import { canonicalJsonUnchecked } from "./canonical-json.js";
-import { dataHashInput, decodeHash, eventHashInput, headerOf, type EventRecord } from "./event-record.js";
+import { dataHashInput, decodeHash, eventHashInput, headerOf, type EventRecord, type StoredCanonical } from "./event-record.js";
 import type { SignatureVerifier } from "./ed25519.js";
 import { sha256, ZERO_HASH, type Sha256 } from "./hash.js";
 import { createMerkleAccumulator, merkleHashers } from "./merkle.js";
@@ -45,7 +45,7 @@ export function createChainVerifier(options: ChainVerifierOptions) {
 
   const fail = (position: number, reason: string): Verdict => (failure = { ok: false, position, reason });
 
-  function push(record: EventRecord): Verdict {
+  function push(record: EventRecord, stored?: StoredCanonical): Verdict {
     if (failure) return failure;
     const position = record.position;
     if (position !== expectedPosition) {
@@ -55,12 +55,12 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     if (!hash) return fail(position, "hash is not 32 bytes of base64");
     // Present data is always checked, whatever the `redacted` flag says: the flag is not
     // hashed, so trusting it would let anyone swap a payload and mark it redacted.
-    if (record.data !== undefined) {
+    if (record.data !== undefined || stored?.data !== undefined) {
       const salt = record.dataSalt === undefined ? undefined : fromBase64(record.dataSalt);
       if (!salt) return fail(position, "data salt missing or malformed");
       let dataHash: Uint8Array;
       try {
-        dataHash = hash256(...dataHashInput(salt, canonicalJsonUnchecked(record.data)));
+        dataHash = hash256(...dataHashInput(salt, stored?.data ?? canonicalJsonUnchecked(record.data)));
       } catch (error) {
         return fail(position, `data cannot be canonicalised: ${(error as Error).message}`);
       }
@@ -68,7 +68,7 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     }
     let computed: Uint8Array;
     try {
-      computed = hash256(...eventHashInput(headerOf(record)));
+      computed = hash256(...eventHashInput(headerOf(record), stored?.metadata));
     } catch (error) {
       return fail(position, `header cannot be canonicalised: ${(error as Error).message}`);
     }

@@ -39,6 +39,21 @@ describe("tampering with the stored log is detected by annal verify", () => {
     expect(result.stderr).toMatch(/FAILED at position 7: data does not match dataHash/);
   });
 
+  it("given one event's metadata changed, verify fails naming that position", async () => {
+    await admin.query(`UPDATE annal.events SET metadata = '{"actor":"mallory"}' WHERE position = 4`);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 4: event hash does not match/);
+  });
+
+  it("given stored data rewritten to other bytes of the same JSON value, verify fails: the stored bytes are what was hashed", async () => {
+    const { rows } = await admin.query<{ data: string }>("SELECT data FROM annal.payloads WHERE position = 3");
+    await admin.query("UPDATE annal.payloads SET data = $1 WHERE position = 3", [` ${rows[0]!.data}`]);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/FAILED at position 3: data does not match dataHash/);
+  });
+
   it("given one event's header changed, verify fails naming that position", async () => {
     await admin.query(`UPDATE annal.events SET type = 'Withdrawn' WHERE position = 12`);
     const result = await verify();

@@ -10,10 +10,11 @@ function parseInt8(value: string): number {
   if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} exceeds 2^53`);
   return n;
 }
-const annalTypes = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+function getTypeParser(oid: number, format?: "text" | "binary"): (value: string) => unknown {
+  if (oid === INT8_OID && format !== "binary") return parseInt8;
+  return pg.types.getTypeParser(oid, format ?? "text") as (value: string) => unknown;
+}
+const annalTypes = { getTypeParser } as unknown as typeof pg.types;
 
 export interface PoolOptions {
   connectionString: string;

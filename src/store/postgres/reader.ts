@@ -1,7 +1,7 @@
 import type pg from "pg";
-import { formatVerifierKey, type EventRecord } from "../../core/index.js";
+import { formatVerifierKey, type EventRecord, type StoredCanonical } from "../../core/index.js";
 import type { CheckpointView, LedgerReader, PublicKeyInfo } from "../../ledger/types.js";
-import { DURABLE_POSITION, EVENT_COLUMNS, EVENTS_FROM, recordFromRow, type EventRow } from "./rows.js";
+import { DURABLE_POSITION, EVENT_COLUMNS, EVENTS_FROM, recordFromRow, verifiableFromRow, type EventRow } from "./rows.js";
 
 export interface PostgresReaderOptions {
   /** Largest page a read may return. */
@@ -11,8 +11,8 @@ export interface PostgresReaderOptions {
 /** Reads of the committed log from Postgres. Only committed rows are visible, so readers never see a gap. */
 export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptions = {}): LedgerReader & {
   readRange(fromPosition: number, toPosition: number, options?: { durableOnly?: boolean }): Promise<EventRecord[]>;
-  /** Up to `limit` stored rows after `position`, durable or not (for auditors reading the database). */
-  readAfter(position: number, limit: number): Promise<EventRecord[]>;
+  /** Up to `limit` stored rows after `position`, durable or not, for verification (see verifiableFromRow). */
+  readAfter(position: number, limit: number): Promise<Array<{ record: EventRecord; stored: StoredCanonical }>>;
   checkpointsUpTo(treeSize: number): Promise<Array<CheckpointView & { keyId: string }>>;
 } {
   const maxLimit = options.maxLimit ?? 1000;
@@ -32,7 +32,7 @@ export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptio
     readRange,
     async readAfter(position, limit) {
       const { rows } = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.position > $1 ORDER BY e.position LIMIT $2`, [position, limit]);
-      return rows.map(recordFromRow);
+      return rows.map(verifiableFromRow);
     },
     async readStream(streamId, { fromVersion = 1, limit }) {
       const { rows } = await pool.query<EventRow>(

@@ -1,4 +1,4 @@
-import type { EventRecord, JsonObject, JsonValue } from "../../core/index.js";
+import type { EventRecord, JsonObject, JsonValue, StoredCanonical } from "../../core/index.js";
 
 export interface EventRow {
   position: number;
@@ -22,6 +22,34 @@ export const EVENT_COLUMNS = `e.position, e.stream_id, e.stream_version, e.event
   e.metadata, e.data_hash, e.prev_hash, e.stream_prev_hash, e.hash, e.key_id, e.signature, p.data, p.salt`;
 
 export const EVENTS_FROM = "annal.events e LEFT JOIN annal.payloads p ON p.position = e.position";
+
+/**
+ * A stored row for verification: the record without its payload parsed, and the stored
+ * canonical texts to hash as they are (a verifier never needs the parsed data).
+ */
+export function verifiableFromRow(row: EventRow): { record: EventRecord; stored: StoredCanonical } {
+  const record: EventRecord = {
+    position: row.position,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    eventId: row.event_id,
+    type: row.type,
+    recordedAt: row.recorded_at,
+    metadata: {},
+    dataHash: row.data_hash.toString("base64"),
+    prevHash: row.prev_hash.toString("base64"),
+    streamPrevHash: row.stream_prev_hash.toString("base64"),
+    keyId: row.key_id,
+    hash: row.hash.toString("base64"),
+    signature: row.signature.toString("base64"),
+  };
+  if (row.data === null || row.salt === null) {
+    record.redacted = true;
+    return { record, stored: { metadata: row.metadata } };
+  }
+  record.dataSalt = row.salt.toString("base64");
+  return { record, stored: { data: row.data, metadata: row.metadata } };
+}
 
 /** A stored row as the record the core hashes; a missing payload row means redacted. */
 export function recordFromRow(row: EventRow): EventRecord {
