@@ -65,7 +65,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     pools.push(writePool);
     const ledger = createPostgresLedger(
       { pool, writePool, signer, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
-      { origin: config.origin, maxBatchEvents: config.maxBatchEvents, maxQueuedEvents: config.maxQueuedEvents },
+      { origin: config.origin, maxBatchEvents: config.maxBatchEvents, maxQueuedEvents: config.maxQueuedEvents, maxBatchesInFlight: config.maxBatchesInFlight },
     );
     const reader = createPostgresReader(pool);
     return {

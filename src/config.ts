@@ -17,6 +17,8 @@ export interface AnnalConfig {
   maxBatchEvents: number;
   maxQueuedEvents: number;
   maxBodyBytes: number;
+  /** Append batch statements in flight at once (ANNAL_MAX_BATCHES_IN_FLIGHT). */
+  maxBatchesInFlight: number;
   /** Worker threads that sign append batches (ANNAL_SIGN_WORKERS). */
   signWorkers: number;
   /** Witnesses asked to cosign checkpoints (ANNAL_WITNESSES). */
@@ -86,6 +88,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     maxQueuedEvents: integer(env, "ANNAL_MAX_QUEUED_EVENTS", 100_000, 1, 10_000_000),
     maxBodyBytes: integer(env, "ANNAL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     signWorkers: integer(env, "ANNAL_SIGN_WORKERS", 1, 0, 16),
+    maxBatchesInFlight: integer(env, "ANNAL_MAX_BATCHES_IN_FLIGHT", 2, 1, 16),
     witnesses: parseWitnessesConfig(env.ANNAL_WITNESSES),
     auth: authMode(env.ANNAL_AUTH),
     oidcIssuer: optionalUrl(env, "ANNAL_OIDC_ISSUER"),

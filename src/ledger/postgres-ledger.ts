@@ -32,6 +32,8 @@ export interface LedgerOptions {
   /** Most events waiting for the sequencer before appends are refused with ERR_OVERLOADED. */
   maxQueuedEvents?: number;
   maxEventsPerAppend?: number;
+  /** Optimistic batch statements in flight at once (the pipeline depth). */
+  maxBatchesInFlight?: number;
 }
 
 interface Waiter extends QueuedAppend {
@@ -138,7 +140,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   // without a lock and written with a guard on the head (see batch-store.ts); any lost
   // race forgets it and the next batch plans under the head lock.
   let known: { head: ChainState; streams: Map<string, StreamState> } | undefined;
-  const MAX_IN_FLIGHT = 2;
+  const MAX_IN_FLIGHT = options.maxBatchesInFlight ?? 2;
   const stats = { optimisticBatches: 0, lockedBatches: 0, conflicts: 0 };
   const MAX_KNOWN_STREAMS = 100_000;
 
