@@ -1,4 +1,4 @@
-import type { EventRecord } from "../core/index.js";
+import { headerOf, type EventRecord } from "../core/index.js";
 import type { CheckpointView, PublicKeyInfo, Receipt } from "../ledger/types.js";
 
 // Responses are built member by member rather than passing port objects through: what
@@ -26,21 +26,9 @@ export function checkpointJson(checkpoint: CheckpointView): CheckpointView {
 
 /** The full record: everything a verifier needs to recompute dataHash, hash and check the signature. */
 export function eventJson(record: EventRecord): EventRecord {
-  const json: EventRecord = {
-    position: record.position,
-    streamId: record.streamId,
-    streamVersion: record.streamVersion,
-    eventId: record.eventId,
-    type: record.type,
-    recordedAt: record.recordedAt,
-    metadata: record.metadata,
-    dataHash: record.dataHash,
-    prevHash: record.prevHash,
-    streamPrevHash: record.streamPrevHash,
-    keyId: record.keyId,
-    hash: record.hash,
-    signature: record.signature,
-  };
+  // Member by member (headerOf copies exactly the hashed ones), so nothing a store
+  // attached to a record can leak into the API.
+  const json: EventRecord = { ...headerOf(record), hash: record.hash, signature: record.signature };
   if (record.data !== undefined) json.data = record.data;
   if (record.dataSalt !== undefined) json.dataSalt = record.dataSalt;
   if (record.redacted !== undefined) json.redacted = record.redacted;

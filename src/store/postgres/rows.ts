@@ -23,19 +23,16 @@ export const EVENT_COLUMNS = `e.position, e.stream_id, e.stream_version, e.event
 
 export const EVENTS_FROM = "annal.events e LEFT JOIN annal.payloads p ON p.position = e.position";
 
-/**
- * A stored row for verification: the record without its payload parsed, and the stored
- * canonical texts to hash as they are (a verifier never needs the parsed data).
- */
-export function verifiableFromRow(row: EventRow): { record: EventRecord; stored: StoredCanonical } {
-  const record: EventRecord = {
+/** The hashed header fields, hash and signature of a row (metadata left to the caller). */
+function baseRecord(row: EventRow, metadata: JsonObject): EventRecord {
+  return {
     position: row.position,
     streamId: row.stream_id,
     streamVersion: row.stream_version,
     eventId: row.event_id,
     type: row.type,
     recordedAt: row.recorded_at,
-    metadata: {},
+    metadata,
     dataHash: row.data_hash.toString("base64"),
     prevHash: row.prev_hash.toString("base64"),
     streamPrevHash: row.stream_prev_hash.toString("base64"),
@@ -43,6 +40,14 @@ export function verifiableFromRow(row: EventRow): { record: EventRecord; stored:
     hash: row.hash.toString("base64"),
     signature: row.signature.toString("base64"),
   };
+}
+
+/**
+ * A stored row for verification: the record without its payload parsed, and the stored
+ * canonical texts to hash as they are (a verifier never needs the parsed data).
+ */
+export function verifiableFromRow(row: EventRow): { record: EventRecord; stored: StoredCanonical } {
+  const record = baseRecord(row, {});
   if (row.data === null || row.salt === null) {
     record.redacted = true;
     return { record, stored: { metadata: row.metadata } };
@@ -53,21 +58,7 @@ export function verifiableFromRow(row: EventRow): { record: EventRecord; stored:
 
 /** A stored row as the record the core hashes; a missing payload row means redacted. */
 export function recordFromRow(row: EventRow): EventRecord {
-  const record: EventRecord = {
-    position: row.position,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    eventId: row.event_id,
-    type: row.type,
-    recordedAt: row.recorded_at,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-    dataHash: row.data_hash.toString("base64"),
-    prevHash: row.prev_hash.toString("base64"),
-    streamPrevHash: row.stream_prev_hash.toString("base64"),
-    keyId: row.key_id,
-    hash: row.hash.toString("base64"),
-    signature: row.signature.toString("base64"),
-  };
+  const record = baseRecord(row, JSON.parse(row.metadata) as JsonObject);
   if (row.data === null || row.salt === null) record.redacted = true;
   else {
     record.data = JSON.parse(row.data) as JsonValue;
