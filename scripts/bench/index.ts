@@ -2,9 +2,11 @@
 // (embedded, fsync on, synchronous_commit on), for the Annal ledger library, Annal over
 // HTTP, and Emmett's PostgreSQL event store on the same server. Not a test: nothing here
 // asserts; it prints figures to copy into docs/benchmarks.md.
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import pg from "pg";
 import { pino } from "pino";
@@ -87,6 +89,28 @@ async function benchHttp(adminUrl: string, home: string) {
   }
 }
 
+/** Workload (c) against a handler that does nothing: what the HTTP stack alone costs here. */
+async function benchHttpBaseline() {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./hono-baseline.ts", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()));
+      child.once("exit", (code) => reject(new Error(`baseline server exited with ${code}`)));
+    });
+    const body = JSON.stringify({ events: [{ type: "OrderPlaced", data: payload(1) }] });
+    let n = 0;
+    const result = await autocannon({
+      url,
+      connections: 64,
+      duration: 15 * SCALE,
+      requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req) => ({ ...req, path: `/streams/h-${n++ % 1000}/events`, body }) }],
+    });
+    report({ name: "(c0) HTTP stack alone (Hono, parse body, 201), 64 connections", events: result["2xx"], seconds: result.duration, eventsPerSecond: result["2xx"] / result.duration, p50Ms: result.latency.p50, p99Ms: result.latency.p99 });
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
 async function benchEmmett(adminUrl: string) {
   const url = await createDatabase(adminUrl, "bench_emmett");
   const { getPostgreSQLEventStore } = await import("@event-driven-io/emmett-postgresql");
@@ -148,6 +172,7 @@ async function main() {
     const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify").split(","));
     if (only.has("lib")) await benchLedger(adminUrl, join(dir, "lib"));
     if (only.has("http")) await benchHttp(adminUrl, join(dir, "http"));
+    if (only.has("http")) await benchHttpBaseline();
     if (only.has("emmett")) await benchEmmett(adminUrl);
     const find = (prefix: string) => results.find((r) => r.name.startsWith(prefix));
     for (const k of ["(a)", "(b)"]) {
