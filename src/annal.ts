@@ -39,7 +39,11 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     const dir = join(config.home, "postgres");
     logger.info({ dir }, "starting embedded PostgreSQL (set DATABASE_URL to use an external one)");
     const pgLog = logger.child({ component: "postgres" });
-    const handle = await startEmbeddedPostgres(dir, (message) => pgLog.debug(message.trim()));
+    const handle = await startEmbeddedPostgres(
+      dir,
+      (message) => pgLog.debug(message.trim()),
+      (message) => pgLog.warn(message),
+    );
     databaseUrl = handle.url;
     stopEmbedded = handle.stop;
   }

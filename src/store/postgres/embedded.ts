@@ -45,7 +45,11 @@ function isAlive(pid: number): boolean {
  * per data directory (kept beside it, mode 0600). A server left running by a process that
  * was killed (-9) is shut down first, so a restart after a crash just works.
  */
-export async function startEmbeddedPostgres(dir: string, log: (message: string) => void = () => undefined): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  dir: string,
+  log: (message: string) => void = () => undefined,
+  warn: (message: string) => void = log,
+): Promise<EmbeddedPostgresHandle> {
   const dataDir = join(dir, "data");
   const passwordFile = join(dir, "superuser-password");
   // Parents only need to be traversable by the `postgres` user (0711), not listable.
@@ -65,7 +69,7 @@ export async function startEmbeddedPostgres(dir: string, log: (message: string) 
     const parent = await stat(dirname(dir));
     if ((parent.mode & 0o001) === 0) await chmod(dirname(dir), (parent.mode & 0o7777) | 0o001);
   }
-  await stopStale(dataDir, log);
+  await stopStale(dataDir, warn);
 
   let password: string;
   const initialised = await exists(join(dataDir, "PG_VERSION"));
