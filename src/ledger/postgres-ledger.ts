@@ -3,6 +3,7 @@ import type pg from "pg";
 import { isLedgerError, LedgerError, sha256, utf8 } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
 import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
+import { createDurableFlusher } from "./durable-flush.js";
 import { beginLocked, isConnectionError, isWriteConflict, nodeSha256, readSupporting, writePlan, type SupportingState } from "./batch-store.js";
 import type { AppendRequest, Ledger, Receipt } from "./types.js";
 import { assertAppendRequest, requestFingerprint } from "./validate.js";
@@ -11,7 +12,7 @@ export interface LedgerDeps {
   pool: pg.Pool;
   /**
    * Connections for the batch writes, whose sessions run with synchronous_commit off
-   * (durability is confirmed by flush()); defaults to `pool`.
+   * (durability is confirmed on `pool`, see durable-flush.ts); defaults to `pool`.
    */
   writePool?: pg.Pool;
   signer: Signer;
@@ -53,7 +54,7 @@ interface Waiter extends QueuedAppend {
  * what lets durable appends go beyond the ~1,000/s of one transaction per request.
  *
  * `append` resolves only after its batch is durable: committed, and the WAL flushed past
- * it (see flush()).
+ * it (see durable-flush.ts).
  */
 export interface LedgerStats {
   optimisticBatches: number;
@@ -75,11 +76,9 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   let running = false;
   let closed = false;
   let idle: Promise<void> = Promise.resolve();
-  // Batches committed (asynchronously) and waiting for a durable flush before their
-  // appends are answered. See flush().
-  let awaitingFlush: Array<{ batch: Waiter[]; outcomes: Outcome[]; position: number; started: number }> = [];
-  let flushing = false;
-  let flushed: Promise<void> = Promise.resolve();
+  // Batches committed without waiting for the disk are answered once a synchronous
+  // write on `pool` has flushed the WAL past them (durable-flush.ts).
+  const flusher = createDurableFlusher(deps.pool);
 
   function append(request: AppendRequest): Promise<Receipt> {
     try {
@@ -242,8 +241,14 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   }
 
   function awaitFlush(batch: Waiter[], outcomes: Outcome[], position: number, started: number): void {
-    awaitingFlush.push({ batch, outcomes, position, started });
-    if (!flushing) flushed = flush();
+    flusher.add({
+      position,
+      settle(failure) {
+        batch.forEach((w, i) => w.settle(failure ? { ok: false, error: failure } : outcomes[i]!));
+        const events = failure ? 0 : outcomes.reduce((n, o, i) => n + (o.ok && !o.replayed ? batch[i]!.events : 0), 0);
+        deps.onBatch?.({ requests: batch.length, events, durationMs: performance.now() - started });
+      },
+    });
   }
 
   async function commitLocked(batch: Waiter[], started: number): Promise<void> {
@@ -255,41 +260,6 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     } catch (error) {
       known = undefined;
       failBatch(batch, error)?.forEach((o, i) => batch[i]!.settle(o));
-    }
-  }
-
-  /**
-   * Group commit across batches. Batches commit with synchronous_commit off, so the
-   * head lock is released without waiting for the disk and the next batch starts at
-   * once. This loop then makes one synchronous write (the durable head) per round: its
-   * commit record comes after every batch committed so far, and WAL is flushed in order,
-   * so when it returns all of them are on disk. Only then are their appends answered.
-   * One fsync thus covers as many batches as committed during the previous one.
-   */
-  async function flush(): Promise<void> {
-    flushing = true;
-    try {
-      while (awaitingFlush.length > 0) {
-        const round = awaitingFlush;
-        awaitingFlush = [];
-        const position = Math.max(...round.map((r) => r.position));
-        let failure: LedgerError | undefined;
-        try {
-          await deps.pool.query("UPDATE annal.durable_head SET position = greatest(position, $1) WHERE id = 1", [position]);
-        } catch (error) {
-          failure = new LedgerError("ERR_UNAVAILABLE", "the append was written but could not be confirmed durable; retry with the same Idempotency-Key", {
-            cause: error,
-            retriable: true,
-          });
-        }
-        for (const { batch, outcomes, started } of round) {
-          batch.forEach((w, i) => w.settle(failure ? { ok: false, error: failure } : outcomes[i]!));
-          const events = failure ? 0 : outcomes.reduce((n, o, i) => n + (o.ok && !o.replayed ? batch[i]!.events : 0), 0);
-          deps.onBatch?.({ requests: batch.length, events, durationMs: performance.now() - started });
-        }
-      }
-    } finally {
-      flushing = false;
     }
   }
 
@@ -358,7 +328,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     async close() {
       closed = true;
       await idle;
-      await flushed;
+      await flusher.idle();
     },
   };
 }
