@@ -65,7 +65,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     pools.push(pool);
     // Batch writes commit without waiting for the disk; the ledger answers an append only
     // after a synchronous write on `pool` has flushed the WAL past it (see the ledger).
-    const writePool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 3, applicationName: "annal-writer", settings: { synchronous_commit: "off" } });
+    const writePool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: config.maxBatchesInFlight + 1, applicationName: "annal-writer", settings: { synchronous_commit: "off" } });
     pools.push(writePool);
     const ledger = createPostgresLedger(
       { pool, writePool, signer, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
