@@ -63,13 +63,20 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
 
     const pool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 10 });
     pools.push(pool);
-    // Batch writes commit without waiting for the disk; the ledger answers an append only
-    // after a synchronous write on `pool` has flushed the WAL past it (see the ledger).
-    const writePool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: config.maxBatchesInFlight + 1, applicationName: "annal-writer", settings: { synchronous_commit: "off" } });
+    // In `flush` mode batch writes commit without waiting for the disk, and the ledger
+    // answers an append only after a synchronous write on `pool` has flushed the WAL past
+    // it (durable-flush.ts); in `sync` mode every batch commit waits for the disk.
+    const writePool = createPool({
+      connectionString: databaseUrl,
+      role: config.databaseRole,
+      max: config.maxBatchesInFlight + 1,
+      applicationName: "annal-writer",
+      settings: { synchronous_commit: config.commitMode === "flush" ? "off" : "on" },
+    });
     pools.push(writePool);
     const ledger = createPostgresLedger(
       { pool, writePool, signer, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
-      { origin: config.origin, maxBatchEvents: config.maxBatchEvents, maxQueuedEvents: config.maxQueuedEvents, maxBatchesInFlight: config.maxBatchesInFlight },
+      { origin: config.origin, maxBatchEvents: config.maxBatchEvents, maxQueuedEvents: config.maxQueuedEvents, maxBatchesInFlight: config.maxBatchesInFlight, commitMode: config.commitMode },
     );
     const reader = createPostgresReader(pool);
     return {

@@ -17,6 +17,8 @@ export interface AnnalConfig {
   maxBatchEvents: number;
   maxQueuedEvents: number;
   maxBodyBytes: number;
+  /** How append batches reach the disk (ANNAL_COMMIT_MODE): see LedgerOptions.commitMode. */
+  commitMode: "sync" | "flush";
   /** Append batch statements in flight at once (ANNAL_MAX_BATCHES_IN_FLIGHT). */
   maxBatchesInFlight: number;
   /** Worker threads that sign append batches (ANNAL_SIGN_WORKERS). */
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     maxBodyBytes: integer(env, "ANNAL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     signWorkers: integer(env, "ANNAL_SIGN_WORKERS", 1, 0, 16),
     maxBatchesInFlight: integer(env, "ANNAL_MAX_BATCHES_IN_FLIGHT", 2, 1, 16),
+    commitMode: commitMode(env.ANNAL_COMMIT_MODE),
     witnesses: parseWitnessesConfig(env.ANNAL_WITNESSES),
     auth: authMode(env.ANNAL_AUTH),
     oidcIssuer: optionalUrl(env, "ANNAL_OIDC_ISSUER"),
@@ -200,4 +203,10 @@ export function maskedConfig(config: AnnalConfig): Record<string, unknown> {
     }
   }
   return { ...config, databaseUrl };
+}
+
+function commitMode(raw: string | undefined): "sync" | "flush" {
+  if (raw === undefined || raw === "" || raw === "sync") return "sync";
+  if (raw === "flush") return "flush";
+  throw new LedgerError("ERR_CONFIG", `ANNAL_COMMIT_MODE must be "sync" or "flush", got ${JSON.stringify(raw)}`);
 }

@@ -17,9 +17,9 @@ export interface SupportingState {
  * statements of the transaction get a snapshot that sees every batch committed before
  * the lock was granted.
  */
-export async function beginLocked(client: pg.PoolClient): Promise<ChainState> {
+export async function beginLocked(client: pg.PoolClient, asyncCommit: boolean): Promise<ChainState> {
   const results = (await client.query(
-    "BEGIN; SET LOCAL synchronous_commit = off; SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE",
+    `BEGIN; SET LOCAL synchronous_commit = ${asyncCommit ? "off" : "on"}; SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE`,
   )) as unknown as Array<pg.QueryResult<HeadRow>>;
   return headFromRow(results[2]?.rows[0]);
 }
@@ -104,6 +104,10 @@ WITH ev AS (
   INSERT INTO annal.idempotency (principal, key, request_hash, receipt)
   SELECT * FROM unnest($25::text[], $26::text[], $27::bytea[], $28::text[])
   RETURNING 1
+), dh AS (
+  -- A batch committed synchronously is durable at COMMIT: it moves the durable head itself.
+  UPDATE annal.durable_head SET position = greatest(position, $19) WHERE id = 1 AND $34::boolean
+  RETURNING 1
 ), mn AS (
   INSERT INTO annal.merkle_nodes (level, index, hash)
   SELECT * FROM unnest($31::smallint[], $32::bigint[], $33::bytea[])
@@ -115,8 +119,12 @@ SELECT CASE WHEN (SELECT count(*) FROM hd) = 1 THEN (SELECT count(*) FROM ev) EL
 
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-/** Writes a plan whose events extend `base`; throws (SQLSTATE AN409) if the head has moved. */
-export async function writePlan(db: Queryable, plan: BatchPlan, base: ChainState): Promise<void> {
+/**
+ * Writes a plan whose events extend `base`; throws (SQLSTATE AN409) if the head has moved.
+ * `durableAtCommit`: the session commits synchronously, so the statement also moves
+ * annal.durable_head (otherwise durable-flush.ts does, after the WAL flush).
+ */
+export async function writePlan(db: Queryable, plan: BatchPlan, base: ChainState, durableAtCommit: boolean): Promise<void> {
   const e = plan.events;
   const cp = plan.checkpoint!;
   const streams = [...plan.streams.entries()];
@@ -158,6 +166,7 @@ export async function writePlan(db: Queryable, plan: BatchPlan, base: ChainState
       plan.nodes.map((n) => n.level),
       plan.nodes.map((n) => n.index),
       plan.nodes.map((n) => buf(n.hash)),
+      durableAtCommit,
     ],
   });
   if (Number(rows[0]?.events) !== e.length) throw new LedgerError("ERR_INTERNAL", `batch write wrote ${rows[0]?.events} of ${e.length} events`);

@@ -35,6 +35,14 @@ export interface LedgerOptions {
   maxEventsPerAppend?: number;
   /** Optimistic batch statements in flight at once (the pipeline depth). */
   maxBatchesInFlight?: number;
+  /**
+   * `sync` (default): each batch commits synchronously and is answered at COMMIT; the
+   * next batch is already planned and sent, and PostgreSQL's group commit shares fsyncs.
+   * `flush`: batches commit without waiting for the disk and one synchronous write per
+   * round confirms all of them (durable-flush.ts); `writePool` MUST then run with
+   * synchronous_commit off. Better when fsync is slow and batches are small.
+   */
+  commitMode?: "sync" | "flush";
 }
 
 interface Waiter extends QueuedAppend {
@@ -79,6 +87,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   // Batches committed without waiting for the disk are answered once a synchronous
   // write on `pool` has flushed the WAL past them (durable-flush.ts).
   const flusher = createDurableFlusher(deps.pool);
+  const flushMode = options.commitMode === "flush";
 
   function append(request: AppendRequest): Promise<Receipt> {
     try {
@@ -163,7 +172,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
             // Written without waiting: the next batch is planned (hashed, signed) on top of
             // this one while it commits; PostgreSQL orders the writes on the head row.
             known = { head: optimistic.head, streams: remember(known!.streams, optimistic.streams) };
-            const written = writePlan(writePool, optimistic, optimisticBase.get(optimistic)!);
+            const written = writePlan(writePool, optimistic, optimisticBase.get(optimistic)!, !flushMode);
             written.catch(() => undefined); // observed when settled, in order
             window.push({ batch, plan: optimistic, started, written });
             stats.optimisticBatches++;
@@ -240,15 +249,15 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     return { signer: deps.signer, signMany: (messages: Uint8Array[]) => deps.signer.signMany(messages), origin: options.origin, recordedAt: now().toISOString(), hash };
   }
 
+  /** Answers a committed batch once it is durable: at once in `sync` mode, after the flush in `flush` mode. */
   function awaitFlush(batch: Waiter[], outcomes: Outcome[], position: number, started: number): void {
-    flusher.add({
-      position,
-      settle(failure) {
-        batch.forEach((w, i) => w.settle(failure ? { ok: false, error: failure } : outcomes[i]!));
-        const events = failure ? 0 : outcomes.reduce((n, o, i) => n + (o.ok && !o.replayed ? batch[i]!.events : 0), 0);
-        deps.onBatch?.({ requests: batch.length, events, durationMs: performance.now() - started });
-      },
-    });
+    const settle = (failure: LedgerError | undefined) => {
+      batch.forEach((w, i) => w.settle(failure ? { ok: false, error: failure } : outcomes[i]!));
+      const events = failure ? 0 : outcomes.reduce((n, o, i) => n + (o.ok && !o.replayed ? batch[i]!.events : 0), 0);
+      deps.onBatch?.({ requests: batch.length, events, durationMs: performance.now() - started });
+    };
+    if (flushMode) flusher.add({ position, settle });
+    else settle(undefined);
   }
 
   async function commitLocked(batch: Waiter[], started: number): Promise<void> {
@@ -298,10 +307,10 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     const client = await writePool.connect();
     let release: (error?: Error) => void = (error) => client.release(error);
     try {
-      const head = await beginLocked(client);
+      const head = await beginLocked(client, flushMode);
       const state: SupportingState = await readSupporting(client, batch, [...new Set(batch.map((w) => w.request.streamId))]);
       const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
-      if (plan.events.length > 0) await writePlan(client, plan, head);
+      if (plan.events.length > 0) await writePlan(client, plan, head, !flushMode);
       await client.query("COMMIT");
       return { outcomes: plan.outcomes, plan };
     } catch (error) {

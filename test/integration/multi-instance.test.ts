@@ -19,10 +19,14 @@ beforeAll(async () => {
   const db = await createTestDatabase();
   url = db.url;
   drop = () => db.drop();
-  const open = async () =>
-    openAnnal(loadConfig({ DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-multi-")), ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off" }), pino({ level: "silent" }));
-  a = await open();
-  b = await open();
+  const open = async (commitMode: "sync" | "flush") =>
+    openAnnal(
+      loadConfig({ DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-multi-")), ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_COMMIT_MODE: commitMode }),
+      pino({ level: "silent" }),
+    );
+  // One instance in each commit mode, so both are exercised, and together.
+  a = await open("sync");
+  b = await open("flush");
 });
 afterAll(async () => {
   await a?.close();
@@ -56,6 +60,8 @@ describe("two instances appending to one database", () => {
     const stats = [a.ledger.stats, b.ledger.stats];
     for (const s of stats) expect(s.optimisticBatches).toBeGreaterThan(0);
     expect(stats[0]!.conflicts + stats[1]!.conflicts).toBeGreaterThan(0);
+    const { rows } = await a.pool.query<{ position: number }>("SELECT position FROM annal.durable_head");
+    expect(rows[0]!.position).toBe(rounds * 2 * 3);
     const verify = await runCli(["verify", "--database-url", url, "--no-progress"]);
     expect(verify.stderr).toBe("");
     expect(verify.code).toBe(0);
