@@ -50,7 +50,7 @@ export type CompletedSubtree = (level: number, index: number, hash: Uint8Array) 
 
 export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashes: [] }, onSubtree?: CompletedSubtree, hash: Sha256 = sha256): MerkleAccumulator {
   assertFrontier(start);
-  const node2 = hash === sha256 ? nodeHash : merkleHashers(hash).node;
+  const node2 = merkleHashers(hash).node;
   let size = start.size;
   // stack[i] is the root of a perfect subtree; sizes strictly decrease left to right.
   const stack = start.hashes.slice();

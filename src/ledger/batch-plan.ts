@@ -1,6 +1,7 @@
 import {
-  canonicalJson,
+  canonicalJsonUnchecked,
   createMerkleAccumulator,
+  equalBytes,
   dataHashInput,
   eventHashInput,
   formatCheckpointBody,
@@ -47,24 +48,29 @@ export interface PreparedEvent {
 export interface QueuedAppend {
   request: AppendRequest;
   principal: string;
-  fingerprint: Uint8Array;
+  /** Hash of the request as sent, compared with a stored idempotency record; only with an Idempotency-Key. */
+  fingerprint?: Uint8Array;
   prepared: readonly PreparedEvent[];
 }
 
 /** SHA-256 over the concatenation of parts (the core's, or a native one). */
 export type Hasher = (...parts: Uint8Array[]) => Uint8Array;
 
-/** Computes the position-independent part of each event. */
+/**
+ * Computes the position-independent part of each event. The request MUST have passed
+ * assertAppendRequest, which checked data and metadata are I-JSON: they are serialised
+ * here without checking again.
+ */
 export function prepareEvents(request: AppendRequest, deps: { randomBytes(length: number): Uint8Array; randomUUID(): string; hash: Hasher }): PreparedEvent[] {
   return request.events.map((input) => {
     const salt = deps.randomBytes(32);
-    const dataJson = canonicalJson(input.data);
+    const dataJson = canonicalJsonUnchecked(input.data);
     const metadata: JsonObject = input.metadata ?? {};
     return {
       type: input.type,
       eventId: input.eventId ?? deps.randomUUID(),
       metadata,
-      metadataJson: canonicalJson(metadata),
+      metadataJson: canonicalJsonUnchecked(metadata),
       dataJson,
       salt,
       dataHash: toBase64(deps.hash(...dataHashInput(salt, dataJson))),
@@ -93,7 +99,8 @@ export interface BatchPlan {
   events: PlannedEvent[];
   streams: Map<string, StreamState>;
   head: ChainState;
-  checkpoint?: { treeSize: number; rootHash: Uint8Array; chainHead: Uint8Array; note: string };
+  /** The signed checkpoint at `head` (its size and chain head are the head's). */
+  checkpoint?: { rootHash: Uint8Array; note: string };
   idempotency: Array<{ principal: string; key: string; fingerprint: Uint8Array; receipt: string }>;
   /** Completed Merkle subtrees at the stored levels (multiples of 4). */
   nodes: Array<{ level: number; index: number; hash: Uint8Array }>;
@@ -105,8 +112,6 @@ export const STORED_LEVEL_STRIDE = 4;
 
 export interface PlanDeps {
   signer: Signer;
-  /** Signs many messages at once (a worker pool), in order. */
-  signMany(messages: Uint8Array[]): Promise<Uint8Array[]>;
   origin: string;
   recordedAt: string;
   hash: Hasher;
@@ -128,10 +133,10 @@ function versionConflict(request: AppendRequest, actual: number): LedgerError | 
 }
 
 /**
- * Decides every append of a batch against the state read under the lock, in queue
- * order (so two appends to one stream in one batch see each other), and builds the
- * rows, hashes, signatures and the checkpoint. Pure but for the injected signer and
- * randomness; the caller writes the plan in the same transaction that read the state.
+ * Decides every append of a batch against `start` and `streams`, in queue order (so two
+ * appends to one stream in one batch see each other), and builds the rows, hashes,
+ * signatures and the checkpoint. Pure but for the injected signer. The caller writes
+ * the plan guarded on `start` (batch-store.ts), so a plan made on stale state never lands.
  */
 export async function planBatch(
   deps: PlanDeps,
@@ -166,7 +171,7 @@ export async function planBatch(
     if (key !== undefined) {
       const hit = idempotencyHits.get(idempotencyMapKey(item.principal, key));
       if (hit) {
-        outcomes[index] = sameBytes(hit.fingerprint, item.fingerprint)
+        outcomes[index] = item.fingerprint !== undefined && equalBytes(hit.fingerprint, item.fingerprint)
           ? { ok: true, receipt: JSON.parse(hit.receipt) as Receipt, replayed: true }
           : { ok: false, error: new LedgerError("ERR_IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request", { details: { idempotencyKey: key } }) };
         return;
@@ -219,10 +224,10 @@ export async function planBatch(
 
   const rootHash = tree.root();
   const body = formatCheckpointBody({ origin: deps.origin, treeSize: position, rootHash: toBase64(rootHash), chainHead: toBase64(prevHash) });
-  const signatures = await deps.signMany([...events.map((e) => e.hash), utf8(body)]);
+  const signatures = await deps.signer.signMany([...events.map((e) => e.hash), utf8(body)]);
   events.forEach((e, i) => (e.signature = signatures[i]!));
   const note = formatNote(body, [{ name: deps.origin, keyHash, signature: signatures[events.length]! }]);
-  plan.checkpoint = { treeSize: position, rootHash, chainHead: prevHash, note };
+  plan.checkpoint = { rootHash, note };
   plan.head = { position, hash: prevHash, frontier: tree.frontier() };
   const checkpoint = { treeSize: position, rootHash: toBase64(rootHash), note };
 
@@ -243,7 +248,7 @@ export async function planBatch(
       checkpoint,
     };
     outcomes[index] = { ok: true, receipt, replayed: false };
-    if (item.request.idempotencyKey !== undefined) {
+    if (item.request.idempotencyKey !== undefined && item.fingerprint !== undefined) {
       idempotency.push({ principal: item.principal, key: item.request.idempotencyKey, fingerprint: item.fingerprint, receipt: JSON.stringify(receipt) });
     }
   }
@@ -252,8 +257,4 @@ export async function planBatch(
 
 export function idempotencyMapKey(principal: string, key: string): string {
   return `${principal}\u0000${key}`;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -1,6 +1,6 @@
 import { randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
 import type pg from "pg";
-import { isLedgerError, LedgerError, sha256, utf8 } from "../core/index.js";
+import { equalBytes, isLedgerError, LedgerError, utf8 } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
 import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
 import { createDurableFlusher } from "./durable-flush.js";
@@ -11,8 +11,8 @@ import { assertAppendRequest, requestFingerprint } from "./validate.js";
 export interface LedgerDeps {
   pool: pg.Pool;
   /**
-   * Connections for the batch writes, whose sessions run with synchronous_commit off
-   * (durability is confirmed on `pool`, see durable-flush.ts); defaults to `pool`.
+   * Connections for the batch writes; in `flush` commit mode their sessions MUST run with
+   * synchronous_commit off (durability is confirmed on `pool`). Defaults to `pool`.
    */
   writePool?: pg.Pool;
   signer: Signer;
@@ -52,24 +52,25 @@ interface Waiter extends QueuedAppend {
   settle(outcome: Outcome): void;
 }
 
-/**
- * The one writer of the log: a group-commit sequencer over Postgres.
- *
- * Appends queue; a single loop takes everything queued (up to maxBatchEvents), locks the
- * chain head row, decides every append, and commits all of them in one transaction with
- * multi-row inserts. Positions are assigned under the head lock, so commit order equals
- * position order, across instances too. One fsync then covers the whole batch, which is
- * what lets durable appends go beyond the ~1,000/s of one transaction per request.
- *
- * `append` resolves only after its batch is durable: committed, and the WAL flushed past
- * it (see durable-flush.ts).
- */
 export interface LedgerStats {
   optimisticBatches: number;
   lockedBatches: number;
   conflicts: number;
 }
 
+/**
+ * The one writer of the log: a pipelined group-commit sequencer over Postgres.
+ *
+ * Appends queue; one loop takes everything queued (up to maxBatchEvents), decides and
+ * builds the batch on the chain head it knows, and writes it as one statement guarded on
+ * that head (position and hash), while the next batch is already being planned. The
+ * head row orders the statements, so commit order equals position order, across
+ * instances too; a batch that lost a race is retried under the head row lock. One fsync
+ * covers a whole batch, which is what lets durable appends go beyond the ~1,000/s of one
+ * transaction per request.
+ *
+ * `append` resolves only after its batch is durable (see LedgerOptions.commitMode).
+ */
 export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): Ledger & { readonly queued: number; readonly stats: LedgerStats } {
   const now = deps.now ?? (() => new Date());
   const randomBytes = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)));
@@ -97,15 +98,16 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       return Promise.reject(toError(error));
     }
     const principal = request.principal ?? "anonymous";
-    const fingerprint = sha256(utf8(requestFingerprint(request)));
     const key = request.idempotencyKey;
     if (key !== undefined) {
+      // Only a keyed request is fingerprinted: it is compared with the stored record.
+      const fingerprint = hash(utf8(requestFingerprint(request)));
       const mapKey = idempotencyMapKey(principal, key);
       const current = inFlight.get(mapKey);
       if (current) {
         // The same request retried while the first is in flight shares its outcome (one
         // append, one receipt); another request under the key cannot be decided yet.
-        if (current.fingerprint.every((v, i) => v === fingerprint[i])) return current.promise;
+        if (equalBytes(current.fingerprint, fingerprint)) return current.promise;
         return Promise.reject(
           new LedgerError("ERR_IDEMPOTENCY_IN_FLIGHT", "a request with this Idempotency-Key is still being processed", { details: { idempotencyKey: key }, retriable: true }),
         );
@@ -114,10 +116,10 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       inFlight.set(mapKey, { fingerprint, promise });
       return promise;
     }
-    return enqueue(request, principal, fingerprint);
+    return enqueue(request, principal, undefined);
   }
 
-  function enqueue(request: AppendRequest, principal: string, fingerprint: Uint8Array): Promise<Receipt> {
+  function enqueue(request: AppendRequest, principal: string, fingerprint: Uint8Array | undefined): Promise<Receipt> {
     const events = request.events.length;
     let prepared;
     try {
@@ -133,7 +135,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       queue.push({
         request,
         principal,
-        fingerprint,
+        ...(fingerprint ? { fingerprint } : {}),
         prepared,
         events,
         solo: false,
@@ -167,12 +169,15 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
         if (queue.length > 0 && window.length < MAX_IN_FLIGHT) {
           const batch = takeBatch();
           const started = performance.now();
-          const optimistic = known && !batch[0]!.solo ? await planOptimistic(batch, known).catch(() => undefined) : undefined;
-          if (optimistic && optimistic.events.length > 0) {
+          // A planning failure (a read or the signer) is not decided here: the locked path
+          // below runs the same steps and reports it.
+          const base = known;
+          const optimistic = base && !batch[0]!.solo ? await planOptimistic(batch, base).catch(() => undefined) : undefined;
+          if (base && optimistic && optimistic.events.length > 0) {
             // Written without waiting: the next batch is planned (hashed, signed) on top of
             // this one while it commits; PostgreSQL orders the writes on the head row.
-            known = { head: optimistic.head, streams: remember(known!.streams, optimistic.streams) };
-            const written = writePlan(writePool, optimistic, optimisticBase.get(optimistic)!, !flushMode);
+            known = { head: optimistic.head, streams: remember(base.streams, optimistic.streams) };
+            const written = writePlan(writePool, optimistic, base.head, !flushMode);
             written.catch(() => undefined); // observed when settled, in order
             window.push({ batch, plan: optimistic, started, written });
             stats.optimisticBatches++;
@@ -189,8 +194,6 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     }
   }
 
-  const optimisticBase = new WeakMap<BatchPlan, ChainState>();
-
   async function planOptimistic(batch: Waiter[], state: { head: ChainState; streams: Map<string, StreamState> }): Promise<BatchPlan> {
     const missing = [...new Set(batch.map((w) => w.request.streamId))].filter((id) => !state.streams.has(id));
     const read = await readSupporting(deps.pool, batch, missing);
@@ -198,9 +201,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     // writer moved the head and this batch's guard fails, so remembering it is safe.
     for (const [id, stream] of read.streams) if (!state.streams.has(id)) state.streams.set(id, stream);
     const streams = state.streams;
-    const plan = await planBatch(planDeps(), state.head, streams, batch, read.idempotency, read.existingIds);
-    optimisticBase.set(plan, state.head);
-    return plan;
+    return planBatch(planDeps(), state.head, streams, batch, read.idempotency, read.existingIds);
   }
 
   async function settle(entry: InFlight, rest: InFlight[]): Promise<void> {
@@ -246,7 +247,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   }
 
   function planDeps() {
-    return { signer: deps.signer, signMany: (messages: Uint8Array[]) => deps.signer.signMany(messages), origin: options.origin, recordedAt: now().toISOString(), hash };
+    return { signer: deps.signer, origin: options.origin, recordedAt: now().toISOString(), hash };
   }
 
   /** Answers a committed batch once it is durable: at once in `sync` mode, after the flush in `flush` mode. */
@@ -263,9 +264,9 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   async function commitLocked(batch: Waiter[], started: number): Promise<void> {
     try {
       stats.lockedBatches++;
-      const { outcomes, plan } = await commitBatch(batch);
+      const plan = await commitBatch(batch);
       known = { head: plan.head, streams: new Map(plan.streams) };
-      awaitFlush(batch, outcomes, plan.head.position, started);
+      awaitFlush(batch, plan.outcomes, plan.head.position, started);
     } catch (error) {
       known = undefined;
       failBatch(batch, error)?.forEach((o, i) => batch[i]!.settle(o));
@@ -303,7 +304,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   }
 
   /** The locked path: head lock, fresh reads, plan, write, commit. Always decides correctly. */
-  async function commitBatch(batch: Waiter[]): Promise<{ outcomes: Outcome[]; plan: BatchPlan }> {
+  async function commitBatch(batch: Waiter[]): Promise<BatchPlan> {
     const client = await writePool.connect();
     let release: (error?: Error) => void = (error) => client.release(error);
     try {
@@ -312,7 +313,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
       if (plan.events.length > 0) await writePlan(client, plan, head, !flushMode);
       await client.query("COMMIT");
-      return { outcomes: plan.outcomes, plan };
+      return plan;
     } catch (error) {
       await client.query("ROLLBACK").catch((rollbackError: unknown) => {
         // A connection that cannot roll back is broken: destroy it rather than reuse it.

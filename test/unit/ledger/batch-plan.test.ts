@@ -11,7 +11,6 @@ const signer = createKeySigner(generateKeyPairSync("ed25519").privateKey, { note
 let uuid = 0;
 const deps = {
   signer,
-  signMany: (messages: Uint8Array[]) => Promise.resolve(messages.map((m) => signer.sign(m))),
   origin: "test/log",
   recordedAt: "2026-11-24T00:00:00.000Z",
   hash: sha256,
@@ -24,7 +23,8 @@ function queued(request: AppendRequest, principal = "alice"): QueuedAppend {
     randomUUID: () => `00000000-0000-4000-8000-${String(++uuid).padStart(12, "0")}`,
     hash: sha256,
   });
-  return { request, principal, fingerprint: sha256(utf8(requestFingerprint(request))), prepared };
+  // As the ledger does: only a keyed request carries a fingerprint.
+  return { request, principal, ...(request.idempotencyKey ? { fingerprint: sha256(utf8(requestFingerprint(request))) } : {}), prepared };
 }
 
 const plan = (items: QueuedAppend[], streams = new Map<string, StreamState>(), hits = new Map(), ids = new Set<string>(), start = GENESIS) =>
@@ -79,7 +79,7 @@ describe("planning a batch", () => {
     const original = queued({ streamId: "i", idempotencyKey: "k", events: [{ type: "Paid", data: 5 }] });
     const first = await plan([original]);
     const receipt = first.idempotency[0]!.receipt;
-    const hits = new Map([[idempotencyMapKey("alice", "k"), { fingerprint: original.fingerprint, receipt }]]);
+    const hits = new Map([[idempotencyMapKey("alice", "k"), { fingerprint: original.fingerprint!, receipt }]]);
     const p = await plan([queued({ streamId: "i", idempotencyKey: "k", events: [{ type: "Paid", data: 5 }] }), queued({ streamId: "i", idempotencyKey: "k", events: [{ type: "Paid", data: 6 }] }), queued({ streamId: "i", idempotencyKey: "k", events: [{ type: "Paid", data: 5 }] }, "bob")], new Map(), hits);
     expect(p.outcomes[0]).toMatchObject({ ok: true, replayed: true, receipt: JSON.parse(receipt) as object });
     expect(p.outcomes[1]).toMatchObject({ ok: false, error: { code: "ERR_IDEMPOTENCY_KEY_REUSED" } });
