@@ -1,4 +1,4 @@
-import { Worker } from "node:worker_threads";
+import { createEvalWorkerPool } from "../workers/eval-worker-pool.js";
 
 // Plain CommonJS, evaluated in the worker: no loader (tsx) is needed there, and the key
 // never leaves this process. Messages arrive packed in one buffer (fixed length each)
@@ -14,7 +14,7 @@ parentPort.on("message", ({ id, packed, lengths }) => {
     out.set(sign(null, packed.subarray(offset, offset + length), key), i * 64);
     offset += length;
   });
-  parentPort.postMessage({ id, out }, [out.buffer]);
+  parentPort.postMessage({ id, result: out }, [out.buffer]);
 });
 `;
 
@@ -29,49 +29,24 @@ export interface SignPool {
  * A batch is split evenly across the workers.
  */
 export function createSignPool(pem: string, size: number): SignPool {
-  const workers = Array.from({ length: size }, () => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pem } });
-    worker.unref();
-    return worker;
-  });
-  const pending = new Map<number, { resolve(out: Uint8Array): void; reject(error: Error): void }>();
-  let nextId = 0;
-  for (const worker of workers) {
-    worker.on("message", ({ id, out }: { id: number; out: Uint8Array }) => {
-      pending.get(id)?.resolve(out);
-      pending.delete(id);
-    });
-    worker.on("error", (error) => {
-      for (const p of pending.values()) p.reject(error);
-      pending.clear();
-    });
-  }
-
-  function run(worker: Worker, messages: Uint8Array[]): Promise<Uint8Array> {
-    const lengths = messages.map((m) => m.length);
-    const packed = new Uint8Array(lengths.reduce((a, b) => a + b, 0));
-    let offset = 0;
-    for (const m of messages) {
-      packed.set(m, offset);
-      offset += m.length;
-    }
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ id, packed, lengths }, [packed.buffer]);
-    });
-  }
-
+  // unref: an idle signer must not keep the process alive.
+  const pool = createEvalWorkerPool<Uint8Array>(WORKER_SOURCE, size, { workerData: { pem }, unref: true });
   return {
     async signMany(messages) {
-      const share = Math.ceil(messages.length / workers.length);
-      const parts = await Promise.all(workers.map((w, i) => (i * share < messages.length ? run(w, messages.slice(i * share, (i + 1) * share)) : Promise.resolve(new Uint8Array(0)))));
+      const parts = await pool.spread(messages, (chunk) => {
+        const lengths = chunk.map((m) => m.length);
+        const packed = new Uint8Array(lengths.reduce((a, b) => a + b, 0));
+        let offset = 0;
+        for (const m of chunk) {
+          packed.set(m, offset);
+          offset += m.length;
+        }
+        return { message: { packed, lengths }, transfer: [packed.buffer] };
+      });
       const out: Uint8Array[] = [];
-      for (const part of parts) for (let i = 0; i < part.length; i += 64) out.push(part.subarray(i, i + 64));
+      for (const { result } of parts) for (let i = 0; i < result.length; i += 64) out.push(result.subarray(i, i + 64));
       return out;
     },
-    async close() {
-      await Promise.all(workers.map((w) => w.terminate()));
-    },
+    close: () => pool.close(),
   };
 }
