@@ -64,16 +64,19 @@ export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetc
       throw error;
     });
   }
+  // Fetched once: the size verified and the checkpoint checked must be the same one,
+  // even if the log grows meanwhile. A log with no checkpoint yet is empty (404).
+  let latestCheckpoint: Promise<CheckpointView | undefined> | undefined;
+  const latest = () =>
+    (latestCheckpoint ??= get<CheckpointView>("/checkpoints/latest").catch((error: Error) => {
+      if (/answered 404/.test(error.message)) return undefined;
+      throw error;
+    }));
   return {
     describe: base,
     publicKeys: async () => (await get<{ keys: PublicKeyInfo[] }>("/keys")).keys,
     async size() {
-      // A log with no checkpoint yet is empty (404); anything else is an error to report.
-      const latest = await get<CheckpointView>("/checkpoints/latest").catch((error: Error) => {
-        if (/answered 404/.test(error.message)) return undefined;
-        throw error;
-      });
-      return latest?.treeSize ?? 0;
+      return (await latest())?.treeSize ?? 0;
     },
     async *pages(pageSize) {
       let from = 1;
@@ -85,11 +88,8 @@ export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetc
       }
     },
     async checkpoints(maxSize) {
-      const latest = await get<CheckpointView>("/checkpoints/latest").catch((error: Error) => {
-        if (/answered 404/.test(error.message)) return undefined;
-        throw error;
-      });
-      return latest && latest.treeSize <= maxSize ? [latest] : [];
+      const checkpoint = await latest();
+      return checkpoint && checkpoint.treeSize <= maxSize ? [checkpoint] : [];
     },
     close: () => Promise.resolve(),
   };

@@ -67,6 +67,15 @@ describe("tampering with the stored log is detected by annal verify", () => {
     ["a signature replaced", () => admin.query(`UPDATE annal.events SET signature = decode(repeat('ab', 64), 'hex') WHERE position = 3`), /FAILED at position 3: signature does not verify/],
   ];
 
+  it("given the newest checkpoint deleted, --fast refuses the events no signed checkpoint covers; the full check, which verifies every event signature, passes", async () => {
+    await admin.query("DELETE FROM annal.checkpoints WHERE tree_size = (SELECT max(tree_size) FROM annal.checkpoints)");
+    const fast = await runCli(["verify", "--database-url", t.adminUrl, "--no-progress", "--fast"]);
+    expect(fast.code).toBe(1);
+    expect(fast.stderr).toMatch(/FAILED at position 19: no verified checkpoint covers events 19\.\.20/);
+    const full = await verify();
+    expect(full.code).toBe(0);
+  });
+
   it.each(tampering)("given %s, verify exits 1 naming that position", async (_name, tamper, failure) => {
     await tamper();
     const result = await verify();
