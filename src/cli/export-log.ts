@@ -41,13 +41,19 @@ export interface ExportSource {
   close(): Promise<void>;
 }
 
+/** A 404 means "there is none"; any other failure (401, 5xx, the network) is reported. */
+function notFound(error: Error): undefined {
+  if (/answered 404/.test(error.message)) return undefined;
+  throw error;
+}
+
 export function createHttpExportSource(url: string, headers: Record<string, string> = {}, fetchImpl: typeof fetch = fetch): ExportSource {
   const client = createJsonClient(url, fetchImpl, headers);
   const decode = (list: string[]) => list.map((h) => fromBase64(h)!);
   return {
     publicKeys: async () => (await client.get<{ keys: PublicKeyInfo[] }>("/keys")).keys,
-    latestCheckpoint: () => client.get<CheckpointView>("/checkpoints/latest").catch(() => undefined),
-    checkpointAt: (size) => client.get<CheckpointView>(`/checkpoints?treeSize=${size}`).catch(() => undefined),
+    latestCheckpoint: () => client.get<CheckpointView>("/checkpoints/latest").catch(notFound),
+    checkpointAt: (size) => client.get<CheckpointView>(`/checkpoints?treeSize=${size}`).catch(notFound),
     async range(from, to) {
       const page = await client.get<{ events: EventRecord[] }>(`/events?fromPosition=${from}&limit=${to - from + 1}`);
       return page.events;
@@ -95,7 +101,7 @@ export async function exportLog(source: ExportSource, options: ExportOptions = {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) throw new Error(`need 1 <= --from <= --to, got ${from} and ${to}`);
   if (to > latest.treeSize) throw new Error(`--to ${to} is beyond the latest checkpoint (${latest.treeSize})`);
   // Pin the end checkpoint first: every proof below is against it, however the log grows meanwhile.
-  const checkpoint = (await source.checkpointAt(to)) ?? latest;
+  const checkpoint = to === latest.treeSize ? latest : ((await source.checkpointAt(to)) ?? latest);
   const consistencyProof = checkpoint.treeSize === to ? [] : (await source.consistencyProof(to, checkpoint.treeSize)).map(toBase64);
   const frontier = from === 1 ? [] : frontierFromInclusionProof(from - 1, checkpoint.treeSize, await source.inclusionProof(from - 1, checkpoint.treeSize)).map(toBase64);
   const header: ExportHeader = { format: EXPORT_FORMAT, from, to, frontier, publicKeys: await source.publicKeys() };

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import cliProgress from "cli-progress";
-import { keyIdOf, parseStrictJson, toBase64, type EventRecord } from "../core/index.js";
+import { parseCheckpointBody, parseNote, parseStrictJson, toBase64, type EventRecord } from "../core/index.js";
 import { createRangeVerifier, parseTrustedKey, type TrustedKey } from "../verify/index.js";
 import { EXPORT_FORMAT, type ExportHeader, type ExportTrailer } from "./export-log.js";
 import { createNodeVerifier } from "./node-verifier.js";
@@ -53,7 +53,9 @@ export async function verifyExportFile(path: string, options: { publicKeys?: str
   if (verifier.size !== header.to) return failAt(verifier.size + 1, `file ends at position ${verifier.size}, its header says ${header.to}`);
   const verdict = verifier.finish(trailer.checkpoint ?? { note: "" }, trailer.consistencyProof ?? []);
   if (!verdict.ok) return failAt(verdict.position, verdict.reason);
-  return { ok: true, from: header.from, to: header.to, checkpoint: trailer.checkpoint.treeSize, root: toBase64(verifier.root()), pinned };
+  // Report the size the signed note states, not the trailer's unsigned copy of it.
+  const signed = parseCheckpointBody(parseNote(trailer.checkpoint.note)!.text)!;
+  return { ok: true, from: header.from, to: header.to, checkpoint: signed.treeSize, root: toBase64(verifier.root()), pinned };
 }
 
 function trustedKeys(header: ExportHeader, pinned: string[] | undefined): { keys: TrustedKey[]; pinned: boolean } | { error: string } {
@@ -62,7 +64,6 @@ function trustedKeys(header: ExportHeader, pinned: string[] | undefined): { keys
   for (const text of texts) {
     const key = parseTrustedKey(text);
     if ("error" in key) return { error: `public key ${text}: ${key.error}` };
-    if (keyIdOf(key.publicKey) !== key.keyId) return { error: `public key ${text} has a bad key id` };
     keys.push(key);
   }
   if (keys.length === 0) return { error: "no public key: pass --public-key" };

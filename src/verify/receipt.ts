@@ -70,8 +70,12 @@ export function verifyReceipt(receipt: unknown, trust: TrustedKeyInput, options:
   }
 
   if (options.witnesses) {
-    const cosigned = options.witnesses.keys.filter((w) => verifyCosignature(r.checkpoint.note, w, options).ok).length;
-    if (cosigned < options.witnesses.quorum) return fail(`checkpoint has ${cosigned} valid witness cosignatures, ${options.witnesses.quorum} required`);
+    const { keys, quorum } = options.witnesses;
+    if (!Number.isSafeInteger(quorum) || quorum < 1) return fail(`witness quorum must be a whole number of at least 1, not ${quorum}`);
+    // A witness listed twice is still one witness: count distinct keys that cosigned.
+    const distinct = keys.filter((w, i) => keys.findIndex((o) => o.name === w.name && equalBytes(o.publicKey, w.publicKey)) === i);
+    const cosigned = distinct.filter((w) => verifyCosignature(r.checkpoint.note, w, options).ok).length;
+    if (cosigned < quorum) return fail(`checkpoint has ${cosigned} valid witness cosignatures, ${quorum} required`);
   }
 
   const event = verifyEvent(r.event, key, options);

@@ -39,7 +39,13 @@ export function createWitnessSubmitter(deps: WitnessSubmitterDeps) {
       const response = await fetchImpl(`${witness.url}/add-checkpoint`, { method: "POST", body: formatAddCheckpointBody(old, proof, checkpoint.note), signal: AbortSignal.timeout(10_000) });
       const text = await response.text();
       if (response.status === 409 && response.headers.get("Content-Type")?.startsWith(TLOG_SIZE_CONTENT_TYPE)) {
-        known.set(witness.url, Number(text.trim()));
+        // The witness's current size, per tlog-witness; anything else is not trusted.
+        const size = Number(text.trim());
+        if (!Number.isSafeInteger(size) || size < 0) {
+          deps.logger.warn({ witness: witness.url, detail: text.slice(0, 200) }, "witness answered 409 without a valid tree size");
+          return;
+        }
+        known.set(witness.url, size);
         continue;
       }
       if (response.status !== 200) {
@@ -47,14 +53,20 @@ export function createWitnessSubmitter(deps: WitnessSubmitterDeps) {
         return;
       }
       const lines = text.split("\n").filter(Boolean).map((line) => `${line}\n`);
-      const line = lines.find((l) => verifyCosignature(checkpoint.note + l, witness.cosigner).ok);
-      if (!line) {
+      let cosigned: { line: string; timestamp: number } | undefined;
+      for (const line of lines) {
+        const verdict = verifyCosignature(checkpoint.note + line, witness.cosigner);
+        if (verdict.ok) {
+          cosigned = { line, timestamp: verdict.timestamp };
+          break;
+        }
+      }
+      if (!cosigned) {
         deps.logger.warn({ witness: witness.url, treeSize: checkpoint.treeSize }, "witness answered no cosignature that verifies under its configured key");
         return;
       }
-      const verdict = verifyCosignature(checkpoint.note + line, witness.cosigner);
       known.set(witness.url, checkpoint.treeSize);
-      await deps.store.save(checkpoint.treeSize, witness.cosigner.name, line, verdict.ok ? verdict.timestamp : 0);
+      await deps.store.save(checkpoint.treeSize, witness.cosigner.name, cosigned.line, cosigned.timestamp);
       return;
     }
   }

@@ -153,5 +153,9 @@ describe("verifyReceipt with a witness quorum", () => {
     // A cosignature over another body does not count.
     const forged = { ...receipt, checkpoint: { ...receipt.checkpoint, note: receipt.checkpoint.note + cosign(body.replace("\n7\n", "\n8\n"), witnesses[0]!, 1) } };
     expect(verifyReceipt(forged, { verifierKey }, { witnesses: { keys, quorum: 1 } }).ok).toBe(false);
+    // One witness listed twice is one cosignature, not two; a quorum must be at least 1.
+    expect(verifyReceipt(once, { verifierKey }, { witnesses: { keys: [keys[0]!, keys[0]!], quorum: 2 } }).ok).toBe(false);
+    expect(verifyReceipt(receipt, { verifierKey }, { witnesses: { keys, quorum: 0 } }).ok).toBe(false);
+    expect(verifyReceipt(receipt, { verifierKey }, { witnesses: { keys, quorum: Number.NaN } }).ok).toBe(false);
   });
 });
