@@ -192,17 +192,25 @@ export function assertProductionReady(config: AnnalConfig): void {
 
 /** The configuration as `GET /admin/config` shows it: secrets masked, paths and modes kept. */
 export function maskedConfig(config: AnnalConfig): Record<string, unknown> {
-  let databaseUrl: string | undefined;
-  if (config.databaseUrl !== undefined) {
-    try {
-      const url = new URL(config.databaseUrl);
-      if (url.password !== "") url.password = "****";
-      databaseUrl = url.toString();
-    } catch {
-      databaseUrl = "****";
-    }
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl === undefined ? undefined : maskUrl(config.databaseUrl),
+    oidcIssuer: config.oidcIssuer === undefined ? undefined : maskUrl(config.oidcIssuer),
+    publicUrl: config.publicUrl === undefined ? undefined : maskUrl(config.publicUrl),
+    witnesses: config.witnesses.map((w) => ({ url: maskUrl(w.url), verifierKey: w.verifierKey })),
+  };
+}
+
+/** A URL with its password (userinfo or `password=` query value) replaced by ****. */
+function maskUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password !== "") url.password = "****";
+    if (url.searchParams.has("password")) url.searchParams.set("password", "****");
+    return url.toString();
+  } catch {
+    return "****";
   }
-  return { ...config, databaseUrl };
 }
 
 function commitMode(raw: string | undefined): "sync" | "flush" {

@@ -1,11 +1,9 @@
 import { isValidEventId, isValidEventType, isValidStreamId, LedgerError, type JsonObject, type JsonValue } from "../core/index.js";
+import { IDEMPOTENCY_KEY_PATTERN, isExpectedVersion } from "../ledger/validate.js";
 import type { AppendEventInput, AppendRequest, ExpectedVersion } from "../ledger/types.js";
 
 const TOP_LEVEL_FIELDS = new Set(["events", "expectedVersion"]);
 const EVENT_FIELDS = new Set(["type", "data", "metadata", "eventId"]);
-const NAMED_VERSIONS = new Set(["any", "no_stream", "stream_exists"]);
-/** 1-255 printable ASCII characters (space through tilde). */
-const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 /**
  * Turns an already strictly parsed body into an `AppendRequest`, or throws
@@ -73,8 +71,7 @@ function parseEvent(event: unknown, pointer: string): AppendEventInput {
 }
 
 function parseExpectedVersion(value: unknown): ExpectedVersion {
-  if (typeof value === "string" && NAMED_VERSIONS.has(value)) return value as ExpectedVersion;
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  if (isExpectedVersion(value)) return value;
   throw invalid('expectedVersion must be "any", "no_stream", "stream_exists" or a non-negative integer', { pointer: "/expectedVersion" });
 }
 

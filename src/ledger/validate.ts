@@ -2,7 +2,11 @@ import { assertIJson, canonicalJson, isLedgerError, isValidEventId, isValidEvent
 import type { AppendEventInput, AppendRequest, ExpectedVersion } from "./types.js";
 
 export const MAX_EVENTS_PER_APPEND = 1000;
-const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/**
+ * Idempotency keys: 1-255 printable ASCII characters; inner spaces allowed, none at the
+ * ends (HTTP strips them from header values). The one rule, for the HTTP edge too.
+ */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
 function invalid(message: string, details?: Record<string, unknown>): LedgerError {
   return new LedgerError("ERR_INVALID_INPUT", message, details ? { details } : {});

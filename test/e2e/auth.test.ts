@@ -66,6 +66,9 @@ describe("tokens from the embedded issuer", () => {
     const body = (await response.json()) as { config: { databaseUrl: string; auth: string }; auth: string };
     expect(body.auth).toBe("oidc");
     expect(body.config).toMatchObject({ auth: "oidc", rbacPolicyFile: expect.stringContaining("policy.json") });
+    const password = decodeURIComponent(new URL(t.annal.config.databaseUrl!).password);
+    expect(password).not.toBe("");
+    expect(JSON.stringify(body)).not.toContain(password);
     expect((await fetch(`${t.url}/admin/config`, { headers: bearer("auditor") })).status).toBe(403);
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assertProductionReady, loadConfig, maskedConfig, productionProblems } from "../../../src/config.js";
 import { runCli } from "../../support/processes.js";
+import { formatCosignerVerifierKey } from "../../../src/verify/cosignature.js";
 
 // A production configuration with nothing wrong; each test breaks exactly one rule.
 const GOOD = {
@@ -93,6 +94,19 @@ describe("effective configuration for GET /admin/config", () => {
     const masked = maskedConfig(loadConfig(GOOD));
     expect(JSON.stringify(masked)).not.toContain("Zq8r1xV4pLk2mN7wT3");
     expect(masked["databaseUrl"]).toBe("postgres://annal:****@db.example.com:5432/annal?sslmode=verify-full");
+  });
+
+  it("masks passwords in every URL it shows: a password= parameter, witness and issuer userinfo", () => {
+    const masked = maskedConfig(
+      loadConfig({
+        ...GOOD,
+        DATABASE_URL: "postgres://annal@db.example.com:5432/annal?sslmode=verify-full&password=Qm9sd3Bhc3N3b3Jk",
+        ANNAL_OIDC_ISSUER: "https://svc:Issuer5ecret99@idp.example.com/realms/annal",
+        ANNAL_WITNESSES: JSON.stringify([{ url: "https://w:Witne55Secret@witness.example.com", verifierKey: formatCosignerVerifierKey("witness.example.com", new Uint8Array(32).fill(7)) }]),
+      }),
+    );
+    const text = JSON.stringify(masked);
+    for (const secret of ["Qm9sd3Bhc3N3b3Jk", "Issuer5ecret99", "Witne55Secret"]) expect(text).not.toContain(secret);
   });
 });
 
