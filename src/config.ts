@@ -41,6 +41,16 @@ export interface AnnalConfig {
   publicUrl: string | undefined;
   /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
   databaseAllowInsecure: boolean;
+  /**
+   * ANNAL_REQUEST_TIMEOUT_MS (default 5000): every request is answered within it, 503
+   * when a dependency does not answer. Appends are bounded just below it (by 500 ms) so
+   * that they answer with what is known of their outcome.
+   */
+  requestTimeoutMs: number;
+  /** ANNAL_DB_CONNECT_TIMEOUT_MS (default 2000): opening a connection or waiting for a free one. */
+  databaseConnectTimeoutMs: number;
+  /** ANNAL_DB_STATEMENT_TIMEOUT_MS (default 3000): one statement's answer, timed by the client. */
+  databaseStatementTimeoutMs: number;
 }
 
 /** The embedded development identity provider runs when auth is on and no issuer is configured. */
@@ -103,7 +113,24 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
     publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
     databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",
+    ...timeouts(env),
   };
+}
+
+function timeouts(env: Env): Pick<AnnalConfig, "requestTimeoutMs" | "databaseConnectTimeoutMs" | "databaseStatementTimeoutMs"> {
+  const requestTimeoutMs = integer(env, "ANNAL_REQUEST_TIMEOUT_MS", 5000, 1000, 600_000);
+  const databaseConnectTimeoutMs = integer(env, "ANNAL_DB_CONNECT_TIMEOUT_MS", 2000, 100, 600_000);
+  const databaseStatementTimeoutMs = integer(env, "ANNAL_DB_STATEMENT_TIMEOUT_MS", 3000, 100, 600_000);
+  // An append waits for a connection and then its statement; both must fit in its bound
+  // (requestTimeoutMs - 500), or the bound would answer "outcome unknown" for appends the
+  // database was merely slow to refuse.
+  if (databaseConnectTimeoutMs + databaseStatementTimeoutMs > requestTimeoutMs - 500) {
+    throw new LedgerError(
+      "ERR_CONFIG",
+      `ANNAL_DB_CONNECT_TIMEOUT_MS + ANNAL_DB_STATEMENT_TIMEOUT_MS (${databaseConnectTimeoutMs} + ${databaseStatementTimeoutMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500})`,
+    );
+  }
+  return { requestTimeoutMs, databaseConnectTimeoutMs, databaseStatementTimeoutMs };
 }
 
 function authMode(raw: string | undefined): "oidc" | "off" {
