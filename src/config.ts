@@ -47,7 +47,7 @@ export interface AnnalConfig {
    * that they answer with what is known of their outcome.
    */
   requestTimeoutMs: number;
-  /** ANNAL_DB_CONNECT_TIMEOUT_MS (default 2000): opening a connection or waiting for a free one. */
+  /** ANNAL_DB_CONNECT_TIMEOUT_MS (default 1500): opening a connection or waiting for a free one. */
   databaseConnectTimeoutMs: number;
   /** ANNAL_DB_STATEMENT_TIMEOUT_MS (default 3000): one statement's answer, timed by the client. */
   databaseStatementTimeoutMs: number;
@@ -119,7 +119,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
 
 function timeouts(env: Env): Pick<AnnalConfig, "requestTimeoutMs" | "databaseConnectTimeoutMs" | "databaseStatementTimeoutMs"> {
   const requestTimeoutMs = integer(env, "ANNAL_REQUEST_TIMEOUT_MS", 5000, 1000, 600_000);
-  const databaseConnectTimeoutMs = integer(env, "ANNAL_DB_CONNECT_TIMEOUT_MS", 2000, 100, 600_000);
+  const databaseConnectTimeoutMs = integer(env, "ANNAL_DB_CONNECT_TIMEOUT_MS", 1500, 100, 600_000);
   const databaseStatementTimeoutMs = integer(env, "ANNAL_DB_STATEMENT_TIMEOUT_MS", 3000, 100, 600_000);
   // An append waits for a connection and then its statement; both must fit in its bound
   // (requestTimeoutMs - 500), or the bound would answer "outcome unknown" for appends the

@@ -48,7 +48,7 @@ export function createDatabaseGate(
 
   async function probeOnce(): Promise<void> {
     timer = undefined;
-    let ok = false;
+    let ok: boolean;
     try {
       await deps.probe();
       ok = true;

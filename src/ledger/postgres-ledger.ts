@@ -200,7 +200,10 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     const window: InFlight[] = [];
     try {
       while (queue.length > 0 || window.length > 0) {
-        if (!gate.available) refuseQueued();
+        if (!gate.available && queue.length > 0) {
+          refuseQueued();
+          continue;
+        }
         if (queue.length > 0 && window.length < MAX_IN_FLIGHT) {
           const batch = takeBatch();
           const started = performance.now();

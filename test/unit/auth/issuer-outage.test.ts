@@ -43,7 +43,7 @@ async function codes(verify: () => Promise<unknown>, times: number): Promise<str
   for (let i = 0; i < times; i++) {
     await verify().then(
       () => seen.add("accepted"),
-      (error: { code?: string }) => seen.add(error.code ?? String(error)),
+      (error: { code?: string }) => seen.add(error.code ?? "no code"),
     );
   }
   return [...seen];
