@@ -120,9 +120,8 @@ async function runScenario(name: string, adminUrl: string, outage: Outage): Prom
     const outageEnds = stoppedAt + OUTAGE_SECONDS * 1000;
     while (Date.now() < outageEnds) {
       const startedAt = Date.now();
-      const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(30_000) });
-      await response.arrayBuffer();
-      readiness.push({ startedAt, ms: Date.now() - startedAt, status: response.status });
+      const status = await readyz(base);
+      readiness.push({ startedAt, ms: Date.now() - startedAt, status });
       await sleep(100);
     }
 
@@ -170,7 +169,7 @@ async function runScenario(name: string, adminUrl: string, outage: Outage): Prom
     expect(readiness.filter((r) => r.startedAt >= stoppedAt + READY_BOUND_MS).every((r) => r.status === 503)).toBe(true);
     expect(recoveredAt).toBeDefined();
     expect(recoveredAt! - resumedAt).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
-    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(await readyz(base)).toBe(200);
 
     // ERR_UNAVAILABLE promised that nothing was written: checked before any retry.
     const rows = await countByKey(url.toString());
@@ -228,6 +227,22 @@ async function append(base: string, key: string, body: string): Promise<Attempt>
     return attempt;
   } catch {
     return { key, body, startedAt, ms: Date.now() - startedAt, status: 0 };
+  }
+}
+
+/**
+ * GET /readyz. A GET is safe to repeat, so one retry covers the client's keep-alive race
+ * (a pooled connection the server closed as idle just as it was reused: ECONNRESET).
+ */
+async function readyz(base: string): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(30_000) });
+      await response.arrayBuffer();
+      return response.status;
+    } catch (error) {
+      if (attempt > 0 || (error as { cause?: { code?: string } }).cause?.code !== "ECONNRESET") throw error;
+    }
   }
 }
 
