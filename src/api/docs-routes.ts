@@ -51,7 +51,7 @@ export function createDocsRoutes(table: () => readonly RouteDefinition[], option
       summary: "A static file of the API reference page",
       request: { params: Type.Object({ file: Type.String({ enum: Object.keys(ASSETS), description: "One of the page's files." }) }) },
       responses: {
-        200: { description: "The file.", content: { "text/javascript": Text("Script."), "text/css": Text("Style sheet.") } },
+        200: { description: "The file.", content: { "text/javascript": Text("Script."), "text/css": Text("Style sheet."), "image/png": Type.String({ contentMediaType: "image/png", description: "Icon." }) } },
         404: { description: "No such file (`ERR_NOT_FOUND`).", content: { [PROBLEM_CONTENT_TYPE]: Problem } },
       },
       async handle(c, { params: { file } }) {
@@ -80,6 +80,7 @@ const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
 const DOCS_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Annal API reference</title>
+<link rel="icon" type="image/png" href="docs/assets/favicon-32x32.png">
 <link rel="stylesheet" href="docs/assets/swagger-ui.css">
 </head><body>
 <div id="swagger-ui"></div>
@@ -93,12 +94,13 @@ const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsaf
 
 const swaggerUiDir = (): string => dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 const packageFile = (name: string) => {
-  let cached: Promise<string> | undefined;
-  return () => (cached ??= readFile(join(swaggerUiDir(), name), "utf8"));
+  let cached: Promise<Uint8Array<ArrayBuffer>> | undefined;
+  return () => (cached ??= readFile(join(swaggerUiDir(), name)).then((b) => new Uint8Array(b)));
 };
 
-const ASSETS: Readonly<Record<string, { type: string; load: () => Promise<string> }>> = {
+const ASSETS: Readonly<Record<string, { type: string; load: () => Promise<Uint8Array<ArrayBuffer> | string> }>> = {
   "swagger-ui-bundle.js": { type: "text/javascript; charset=utf-8", load: packageFile("swagger-ui-bundle.js") },
   "swagger-ui.css": { type: "text/css; charset=utf-8", load: packageFile("swagger-ui.css") },
+  "favicon-32x32.png": { type: "image/png", load: packageFile("favicon-32x32.png") },
   "init.js": { type: "text/javascript; charset=utf-8", load: () => Promise.resolve(INIT_SCRIPT) },
 };
