@@ -1,3 +1,4 @@
+import { SYSTEM_STREAM_PREFIX } from "../../events/index.js";
 import { isValidEventId, isValidEventType, isValidStreamId, LedgerError, type JsonObject, type JsonValue } from "../core/index.js";
 import { IDEMPOTENCY_KEY_PATTERN, isExpectedVersion } from "../ledger/validate.js";
 import type { AppendEventInput, AppendRequest, ExpectedVersion } from "../ledger/types.js";
@@ -47,6 +48,13 @@ export function parseIdempotencyKey(header: string | undefined): string | undefi
 export function assertStreamId(streamId: string): void {
   if (!isValidStreamId(streamId)) {
     throw invalid("stream id must be 1-200 characters of [A-Za-z0-9._:@-], starting with a letter or digit", { parameter: "streamId" });
+  }
+}
+
+/** Annal's own streams (`annal:…`: projection skips, seals, key rotations) are written by Annal alone. */
+export function assertWritableStream(streamId: string): void {
+  if (streamId.startsWith(SYSTEM_STREAM_PREFIX)) {
+    throw new LedgerError("ERR_FORBIDDEN", `stream ids starting with "${SYSTEM_STREAM_PREFIX}" are reserved for Annal's own events`, { details: { streamId } });
   }
 }
 

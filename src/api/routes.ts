@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { LedgerError } from "../core/index.js";
-import { assertStreamId, parseAppendRequest, parseIdempotencyKey } from "./append-request.js";
+import { assertStreamId, assertWritableStream, parseAppendRequest, parseIdempotencyKey } from "./append-request.js";
 import type { ApiDeps, AppEnv, ResolvedApiOptions } from "./context.js";
 import { renderDocsPage } from "./docs-page.js";
 import { readJsonBody } from "./json-body.js";
@@ -53,6 +53,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         const streamId = pathParameter(c, "streamId");
         // Cheap checks first: a bad stream id or key never costs us reading the body.
         assertStreamId(streamId);
+        assertWritableStream(streamId);
         const idempotencyKey = parseIdempotencyKey(c.req.header("Idempotency-Key"));
         const body = await readJsonBody(c, options.maxJsonDepth);
         const request = parseAppendRequest({ streamId, body, idempotencyKey, principal: c.get("principal").subject, maxEvents: options.maxEventsPerAppend });
