@@ -6,7 +6,7 @@ import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
 import { createPostgresLedger, registerSigningKey, type Ledger, type LedgerStats } from "./ledger/index.js";
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
-import { createPool } from "./store/postgres/pool.js";
+import { createClient, createPool } from "./store/postgres/pool.js";
 import { createPostgresProofs, type PostgresProofs } from "./store/postgres/proofs.js";
 import { createPostgresReader } from "./store/postgres/reader.js";
 
@@ -16,6 +16,8 @@ export interface AnnalCore {
   proofs: PostgresProofs;
   signer: Signer;
   pool: pg.Pool;
+  /** A new, unconnected dedicated connection as the application role (follower leases, LISTEN). */
+  connect: () => pg.Client;
   databaseUrl: string;
   embedded: boolean;
   ready: () => Promise<boolean>;
@@ -85,6 +87,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       proofs: createPostgresProofs(pool),
       signer,
       pool,
+      connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower" }),
       databaseUrl,
       embedded: stopEmbedded !== undefined,
       ready: () => isMigrated(pool),

@@ -8,6 +8,7 @@ import { createPostgresCosignatures } from "../store/postgres/cosignatures.js";
 import { freePort } from "../store/postgres/embedded.js";
 import { withCosignatures } from "../witness/cosigned-checkpoints.js";
 import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submitter.js";
+import { createListeningWakeup, createLogNotifier, type LogWakeup } from "../follower/index.js";
 import { openAccess } from "./access.js";
 
 export interface RunningAnnal {
@@ -36,15 +37,24 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   const witnesses = config.witnesses;
   // Bound once the store is open; every batch commits a checkpoint worth witnessing.
   let submitter: WitnessSubmitter | undefined;
+  // Followers in this process wake at once after a durable batch; those in other processes by NOTIFY.
+  let logWakeup: LogWakeup | undefined;
+  let notifier: ReturnType<typeof createLogNotifier> | undefined;
   const core = await openAnnal(config, logger, {
     onBatch: ({ events, durationMs }) => {
       batchEvents.observe(events);
       batchSeconds.observe(durationMs / 1000);
       appended.inc(events);
       submitter?.notify();
+      if (events > 0) {
+        logWakeup?.wake();
+        notifier?.notify(0);
+      }
     },
   });
   try {
+    logWakeup = createListeningWakeup(core.connect, (error) => logger.warn({ err: error }, "LISTEN connection lost; followers poll until it is back"));
+    notifier = createLogNotifier(core.pool);
     const cosignatures = createPostgresCosignatures(core.pool);
     const { reader, proofs } = withCosignatures(core.reader, core.proofs, cosignatures);
     submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
@@ -67,6 +77,8 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       async close() {
         await server.close();
         await submitter?.close();
+        await logWakeup?.close();
+        await notifier?.idle();
         await core.close();
       },
     };
