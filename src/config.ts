@@ -41,6 +41,14 @@ export interface AnnalConfig {
   publicUrl: string | undefined;
   /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
   databaseAllowInsecure: boolean;
+  /** Projections run by this instance (ANNAL_PROJECTIONS): names, `all` (default) or `none`. */
+  projections: readonly string[] | "all" | "none";
+  /** Folder of projection folders (ANNAL_PROJECTIONS_DIR); undefined: the ones shipped in projections/. */
+  projectionsDir: string | undefined;
+  /** Events per projection transaction (ANNAL_PROJECTION_BATCH). */
+  projectionBatchSize: number;
+  /** Longest a read-your-writes read waits for a projection to reach its position (ANNAL_READ_WAIT_MS). */
+  readWaitMs: number;
 }
 
 /** The embedded development identity provider runs when auth is on and no issuer is configured. */
@@ -103,7 +111,20 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
     publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
     databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",
+    projections: projectionList(env.ANNAL_PROJECTIONS),
+    projectionsDir: env.ANNAL_PROJECTIONS_DIR ? resolve(env.ANNAL_PROJECTIONS_DIR) : undefined,
+    projectionBatchSize: integer(env, "ANNAL_PROJECTION_BATCH", 1000, 1, 50_000),
+    readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 5000, 0, 60_000),
   };
+}
+
+function projectionList(raw: string | undefined): readonly string[] | "all" | "none" {
+  if (raw === undefined || raw.trim() === "" || raw.trim() === "all") return "all";
+  if (raw.trim() === "none") return "none";
+  const names = raw.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const bad = names.filter((n) => !/^[a-z][a-z0-9_]{0,40}$/.test(n));
+  if (bad.length > 0) throw new LedgerError("ERR_CONFIG", `ANNAL_PROJECTIONS must be all, none or a comma list of projection names; refused: ${bad.join(", ")}`);
+  return names;
 }
 
 function authMode(raw: string | undefined): "oidc" | "off" {
