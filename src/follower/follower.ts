@@ -190,11 +190,26 @@ export function startFollower(deps: FollowerDeps, options: FollowerOptions, hand
       }
       const verdict = checkContiguity(cursor, events);
       if (!verdict.ok) throw new LedgerError(verdict.code, `follower ${options.name}: ${verdict.reason}`, { details: { position: verdict.position, follower: options.name } });
-      const batch: FollowerBatch = { from: cursor, to: advanceCursor(cursor, events), events };
-      await inTransaction(pool, async (tx) => {
-        await handler.handle(batch, { tx, epoch: lease.epoch, signal });
-        await advanceCursorRow(tx, options.name, lease.epoch, batch.from, batch.to);
-      });
+      let batch: FollowerBatch = { from: cursor, to: advanceCursor(cursor, events), events };
+      const commit = (b: FollowerBatch) =>
+        inTransaction(pool, async (tx) => {
+          await handler.handle(b, { tx, epoch: lease.epoch, signal });
+          await advanceCursorRow(tx, options.name, lease.epoch, b.from, b.to);
+        });
+      try {
+        await commit(batch);
+      } catch (error) {
+        // A handler refusing one event (not the first) of the batch: the events before it
+        // are committed, so the follower stops exactly at the event it cannot take.
+        const at = isRetriable(error) || !isLedgerError(error) ? undefined : numberOrUndefined(error.details?.["position"]);
+        if (at === undefined || at <= cursor.position + 1 || at > batch.to.position) throw error;
+        const before = events.filter((e) => e.position < at);
+        batch = { from: cursor, to: advanceCursor(cursor, before), events: before };
+        await commit(batch);
+        cursor = batch.to;
+        await handler.committed?.(batch);
+        throw error;
+      }
       cursor = batch.to;
       lastBeat = Date.now();
       try {
