@@ -2,6 +2,7 @@ import { EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, STREAM_ID_PATTERN } from "../core
 import type { ResolvedApiOptions } from "./context.js";
 import { API_VERSION_HEADER, LATEST_API_VERSION, SUPPORTED_API_VERSIONS } from "./middleware/api-version.js";
 import { PROBLEM_BASE_URI, PROBLEM_CONTENT_TYPE, PROBLEMS } from "./problems.js";
+import { projectionOperations, projectionSchemas } from "./projection-openapi.js";
 import { proofOperations, proofSchemas } from "./proof-openapi.js";
 
 // Hand-written OpenAPI 3.1. A generator (@hono/zod-openapi) would have us validate with
@@ -32,6 +33,7 @@ function operations(options: ResolvedApiOptions): Record<string, JsonObject> {
   const streamId = { name: "streamId", in: "path", required: true, schema: { type: "string", pattern: STREAM_ID_PATTERN.source } };
   return {
     ...proofOperations(),
+    ...projectionOperations(options.maxReadLimit),
     "POST /streams/{streamId}/events": {
       operationId: "appendEvents",
       tags: ["events"],
@@ -152,6 +154,7 @@ function schemas(options: ResolvedApiOptions): Record<string, JsonObject> {
   const safeInteger = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
   return {
     ...proofSchemas(),
+    ...projectionSchemas(),
     AppendRequest: {
       type: "object",
       required: ["events"],

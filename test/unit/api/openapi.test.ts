@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { openApiPath } from "../../../src/api/routes.js";
-import { createRoutes } from "../../../src/api/index.js";
+import { createRouteTable } from "../../../src/api/admin-routes.js";
 import { resolveApiOptions } from "../../../src/api/context.js";
 import { PROBLEMS } from "../../../src/api/problems.js";
 import { makeApp, unreachableLedger, unreachableProofs, unreachableReader } from "./fixtures.js";
@@ -18,7 +18,8 @@ async function fetchDocument(): Promise<Document> {
   return (await response.json()) as Document;
 }
 
-const routes = createRoutes(
+// The whole table (admin and projection routes too): every route the app serves is documented.
+const routes = createRouteTable(
   { ledger: unreachableLedger(), reader: unreachableReader(), proofs: unreachableProofs(), ready: () => Promise.resolve(true), logger: pino({ level: "silent" }), metrics: new Registry(), access: createAuthOff() },
   resolveApiOptions(),
 );
