@@ -168,8 +168,8 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=lib,http,emmett,verify picks sections (all by default).
-    const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify").split(","));
+    // BENCH_ONLY=lib,http,emmett,verify,projections picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify,projections").split(","));
     if (only.has("lib")) await benchLedger(adminUrl, join(dir, "lib"));
     if (only.has("http")) await benchHttp(adminUrl, join(dir, "http"));
     if (only.has("http")) await benchHttpBaseline();
@@ -181,6 +181,17 @@ async function main() {
       if (annal && emmett) console.log(`${k} Annal / Emmett: ${(annal.eventsPerSecond / emmett.eventsPerSecond).toFixed(2)}x`);
     }
     if (only.has("verify")) await benchVerify(adminUrl, join(dir, "verify"));
+    if (only.has("projections")) {
+      const { benchProjections } = await import("./projection-bench.js");
+      await benchProjections({
+        catchUpUrl: await createDatabase(adminUrl, "bench_projections"),
+        lagUrl: await createDatabase(adminUrl, "bench_projection_lag"),
+        home: join(dir, "projections"),
+        events: Number(process.env.BENCH_PROJECTION_EVENTS ?? Math.round(1_000_000 * SCALE)),
+        streams: 1000,
+        appends: Math.round(30_000 * SCALE),
+      });
+    }
   } finally {
     await embedded?.stop();
     await rm(dir, { recursive: true, force: true });

@@ -66,6 +66,8 @@ export interface FollowerOptions {
   leaseRetryMs?: number;
   /** Least time between heartbeats. Default 1000 ms. */
   heartbeatMs?: number;
+  /** False: events are handed over without their payload (`data`, `dataSalt`), read without the payload join. Default true. */
+  payloads?: boolean;
   /** Backoff for retriable errors: first and largest delay. Default 100 ms to 10 s. */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -178,7 +180,7 @@ export function startFollower(deps: FollowerDeps, options: FollowerOptions, hand
         continue;
       }
       state = "running";
-      const events = await readCommittedAfter(pool, cursor.position, batchSize);
+      const events = await readCommittedAfter(pool, cursor.position, batchSize, { payloads: options.payloads ?? true });
       if (events.length === 0) {
         try {
           await handler.idle?.(cursor);

@@ -99,7 +99,7 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     );
     const follower = startFollower(
       { pool, connect: deps.connect, wakeup: deps.wakeup, logger },
-      { name: followerName(build.projection, build.build), batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, leaseRetryMs: options.leaseRetryMs, heartbeatMs: options.heartbeatMs },
+      { name: followerName(build.projection, build.build), batchSize: options.batchSize, payloads: projection.definition.payloads ?? true, pollIntervalMs: options.pollIntervalMs, leaseRetryMs: options.leaseRetryMs, heartbeatMs: options.heartbeatMs },
       handler,
     );
     running.set(followerName(build.projection, build.build), { build, follower });

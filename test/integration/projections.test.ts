@@ -181,7 +181,8 @@ describe("projections", () => {
     await expect(startTestProjections(annal, { dir: copy.dir })).rejects.toMatchObject({ code: "ERR_PROJECTION_CHANGED" });
     await copy.edit("order_totals", "projection.ts", (ts) => ts.replace("version: 1,", "version: 2,"));
     const second = await projections(annal, { dir: copy.dir });
-    const active = await eventually(async () => (await second.projector.status("order_totals"))[0]!.active!, (a) => a.build === 2);
+    // 25 orders, the ProjectionRebuildStarted event (26) and the ProjectionCutOver event (27).
+    const active = await eventually(async () => (await second.projector.status("order_totals"))[0]!.active!, (a) => a.build === 2 && a.position === 27);
     expect(active).toMatchObject({ version: 2, build: 2, position: 27 });
   });
 
