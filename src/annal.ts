@@ -8,7 +8,7 @@ import { createDatabaseGate, type DatabaseGate } from "./ledger/database-gate.js
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
 import { isConnectionError } from "./store/postgres/errors.js";
-import { createPool } from "./store/postgres/pool.js";
+import { createClient, createPool } from "./store/postgres/pool.js";
 import { createPostgresProofs, type PostgresProofs } from "./store/postgres/proofs.js";
 import { createPostgresReader } from "./store/postgres/reader.js";
 
@@ -18,6 +18,8 @@ export interface AnnalCore {
   proofs: PostgresProofs;
   signer: Signer;
   pool: pg.Pool;
+  /** A new, unconnected dedicated connection as the application role (follower leases, LISTEN). */
+  connect: () => pg.Client;
   databaseUrl: string;
   embedded: boolean;
   /** Closed while the database does not answer; appends are refused fast meanwhile. */
@@ -106,6 +108,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       proofs: createPostgresProofs(pool),
       signer,
       pool,
+      connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower" }),
       databaseUrl,
       embedded: stopEmbedded !== undefined,
       gate,

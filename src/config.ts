@@ -51,6 +51,14 @@ export interface AnnalConfig {
   databaseConnectTimeoutMs: number;
   /** ANNAL_DB_STATEMENT_TIMEOUT_MS (default 3000): one statement's answer, timed by the client. */
   databaseStatementTimeoutMs: number;
+  /** Projections run by this instance (ANNAL_PROJECTIONS): names, `all` (default) or `none`. */
+  projections: readonly string[] | "all" | "none";
+  /** Folder of projection folders (ANNAL_PROJECTIONS_DIR); undefined: the ones shipped in projections/. */
+  projectionsDir: string | undefined;
+  /** Events per projection transaction (ANNAL_PROJECTION_BATCH). */
+  projectionBatchSize: number;
+  /** Longest a read-your-writes read waits for a projection to reach its position (ANNAL_READ_WAIT_MS). */
+  readWaitMs: number;
 }
 
 /** The embedded development identity provider runs when auth is on and no issuer is configured. */
@@ -113,8 +121,22 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
     publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
     databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",
+    projections: projectionList(env.ANNAL_PROJECTIONS),
+    projectionsDir: env.ANNAL_PROJECTIONS_DIR ? resolve(env.ANNAL_PROJECTIONS_DIR) : undefined,
+    projectionBatchSize: integer(env, "ANNAL_PROJECTION_BATCH", 1000, 1, 50_000),
+    // Below the request bound (ANNAL_REQUEST_TIMEOUT_MS), so the wait ends with its own 503.
+    readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 3000, 0, 60_000),
     ...timeouts(env),
   };
+}
+
+function projectionList(raw: string | undefined): readonly string[] | "all" | "none" {
+  if (raw === undefined || raw.trim() === "" || raw.trim() === "all") return "all";
+  if (raw.trim() === "none") return "none";
+  const names = raw.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const bad = names.filter((n) => !/^[a-z][a-z0-9_]{0,40}$/.test(n));
+  if (bad.length > 0) throw new LedgerError("ERR_CONFIG", `ANNAL_PROJECTIONS must be all, none or a comma list of projection names; refused: ${bad.join(", ")}`);
+  return names;
 }
 
 function timeouts(env: Env): Pick<AnnalConfig, "requestTimeoutMs" | "databaseConnectTimeoutMs" | "databaseStatementTimeoutMs"> {
@@ -129,6 +151,10 @@ function timeouts(env: Env): Pick<AnnalConfig, "requestTimeoutMs" | "databaseCon
       "ERR_CONFIG",
       `ANNAL_DB_CONNECT_TIMEOUT_MS + ANNAL_DB_STATEMENT_TIMEOUT_MS (${databaseConnectTimeoutMs} + ${databaseStatementTimeoutMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500})`,
     );
+  }
+  const readWaitMs = integer(env, "ANNAL_READ_WAIT_MS", 3000, 0, 60_000);
+  if (readWaitMs > requestTimeoutMs - 500) {
+    throw new LedgerError("ERR_CONFIG", `ANNAL_READ_WAIT_MS (${readWaitMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500}): a read-your-writes read must answer within the request bound`);
   }
   return { requestTimeoutMs, databaseConnectTimeoutMs, databaseStatementTimeoutMs };
 }

@@ -1,5 +1,6 @@
 import type { ApiDeps, ResolvedApiOptions } from "./context.js";
 import { createDocsRoutes } from "./docs-routes.js";
+import { createProjectionRoutes } from "./projection-routes.js";
 import { defineRoute, type RouteDefinition } from "./route-definition.js";
 import { createRoutes } from "./routes.js";
 import { AnyObject } from "./schemas.js";
@@ -12,9 +13,9 @@ export function createAdminRoutes(deps: ApiDeps): RouteDefinition[] {
       method: "GET",
       path: "/admin/config",
       permission: "admin:*",
-      operationId: "adminConfig",
+      operationId: "getConfig",
       tags: ["admin"],
-      summary: "The effective configuration",
+      summary: "The effective configuration, secrets masked",
       description: "Secrets masked. What an operator needs to tell which issuer, policy and database a pod really uses.",
       responses: {
         200: { description: "The configuration.", content: { "application/json": Type.Object({ config: AnyObject, auth: Type.Union([Type.Literal("oidc"), Type.Literal("off")]) }, { additionalProperties: false }) } },
@@ -30,7 +31,7 @@ export function createAdminRoutes(deps: ApiDeps): RouteDefinition[] {
  * test and the app read this one list. A route added here is documented by its definition.
  */
 export function createRouteTable(deps: ApiDeps, options: ResolvedApiOptions): RouteDefinition[] {
-  const table: RouteDefinition[] = [...createRoutes(deps, options), ...createAdminRoutes(deps)];
+  const table: RouteDefinition[] = [...createRoutes(deps, options), ...createAdminRoutes(deps), ...createProjectionRoutes(deps, options)];
   table.push(...createDocsRoutes(() => table, { ...options, identityProviderPath: deps.identityProvider?.mountPath }));
   return table;
 }

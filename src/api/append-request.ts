@@ -1,3 +1,4 @@
+import { SYSTEM_STREAM_PREFIX } from "../../events/index.js";
 import { isValidEventId, isValidEventType, isValidStreamId, LedgerError, type JsonObject, type JsonValue } from "../core/index.js";
 import { IDEMPOTENCY_KEY_PATTERN, isExpectedVersion } from "../ledger/validate.js";
 import type { AppendEventInput, AppendRequest, ExpectedVersion } from "../ledger/types.js";
@@ -50,6 +51,13 @@ export function assertStreamId(streamId: string): void {
   }
 }
 
+/** Annal's own streams (`annal:…`: projection skips, seals, key rotations) are written by Annal alone. */
+export function assertWritableStream(streamId: string): void {
+  if (streamId.startsWith(SYSTEM_STREAM_PREFIX)) {
+    throw new LedgerError("ERR_FORBIDDEN", `stream ids starting with "${SYSTEM_STREAM_PREFIX}" are reserved for Annal's own events`, { details: { streamId } });
+  }
+}
+
 function parseEvent(event: unknown, pointer: string): AppendEventInput {
   if (!isPlainObject(event)) throw invalid("each event must be a JSON object", { pointer });
   rejectUnknownFields(event, EVENT_FIELDS, pointer);
@@ -83,7 +91,7 @@ function rejectUnknownFields(object: Record<string, unknown>, allowed: ReadonlyS
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

@@ -4,6 +4,7 @@ import { LedgerError } from "../core/index.js";
 import type { JsonObject, JsonValue } from "../core/index.js";
 import type { AppendEventInput, AppendRequest } from "../ledger/types.js";
 import type { ApiDeps, ResolvedApiOptions } from "./context.js";
+import { assertWritableStream } from "./append-request.js";
 import { buildProblem, PROBLEM_CONTENT_TYPE } from "./problems.js";
 import { createProofRoutes } from "./proof-routes.js";
 import { checkpointJson, eventJson, publicKeyJson, receiptJson } from "./representations.js";
@@ -52,12 +53,14 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
           content: { "application/json": Receipt },
         },
         400: problem("Invalid input: the first offending member is named by `pointer`, or the parameter or header."),
+        403: problem("Stream ids starting with `annal:` are Annal's own (`ERR_FORBIDDEN`)."),
         409: problem("`ERR_EXPECTED_VERSION` (with `actualVersion`), `ERR_DUPLICATE_EVENT` or `ERR_IDEMPOTENCY_IN_FLIGHT`."),
         413: problem(`Body larger than ${options.maxBodyBytes} bytes (\`ERR_PAYLOAD_TOO_LARGE\`).`),
         415: problem("Body is not `application/json` (`ERR_UNSUPPORTED_MEDIA_TYPE`)."),
         422: problem("Idempotency key reused with a different request (`ERR_IDEMPOTENCY_KEY_REUSED`)."),
       },
       async handle(c, { params, headers, body }) {
+        assertWritableStream(params.streamId);
         assertUniqueEventIds(body.events);
         // parseStrictJson proved the whole body I-JSON and the schema its shape: data is a
         // JsonValue and metadata a JsonObject.

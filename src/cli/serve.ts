@@ -8,6 +8,8 @@ import { createPostgresCosignatures } from "../store/postgres/cosignatures.js";
 import { freePort } from "../store/postgres/embedded.js";
 import { withCosignatures } from "../witness/cosigned-checkpoints.js";
 import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submitter.js";
+import { createListeningWakeup, createLogNotifier, type LogWakeup } from "../follower/index.js";
+import { startProjectionService, type ProjectionService } from "../projector/service.js";
 import { openAccess } from "./access.js";
 
 export interface RunningAnnal {
@@ -36,22 +38,33 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   const witnesses = config.witnesses;
   // Bound once the store is open; every batch commits a checkpoint worth witnessing.
   let submitter: WitnessSubmitter | undefined;
+  // Followers in this process wake at once after a durable batch; those in other processes by NOTIFY.
+  let logWakeup: LogWakeup | undefined;
+  let notifier: ReturnType<typeof createLogNotifier> | undefined;
+  let projections: ProjectionService | undefined;
   const core = await openAnnal(config, logger, {
     onBatch: ({ events, durationMs }) => {
       batchEvents.observe(events);
       batchSeconds.observe(durationMs / 1000);
       appended.inc(events);
       submitter?.notify();
+      if (events > 0) {
+        logWakeup?.wake();
+        notifier?.notify(0);
+      }
     },
   });
   try {
+    logWakeup = createListeningWakeup(core.connect, (error) => logger.warn({ err: error }, "LISTEN connection lost; followers poll until it is back"));
+    notifier = createLogNotifier(core.pool);
     const cosignatures = createPostgresCosignatures(core.pool);
     const { reader, proofs } = withCosignatures(core.reader, core.proofs, cosignatures);
     submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
     submitter.notify();
+    projections = await startProjectionService({ pool: core.pool, connect: core.connect, wakeup: logWakeup, ledger: core.ledger, logger, metrics }, config);
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
+      { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config) },
       { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs },
     );
     const server = await startServer(app, { host: config.host, port });
@@ -66,11 +79,16 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       devClients: devProvider?.clients,
       async close() {
         await server.close();
+        await projections?.stop();
         await submitter?.close();
+        await logWakeup?.close();
+        await notifier?.idle();
         await core.close();
       },
     };
   } catch (error) {
+    await projections?.stop();
+    await logWakeup?.close();
     await core.close();
     throw error;
   }

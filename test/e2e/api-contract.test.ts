@@ -20,7 +20,8 @@ let reports: string;
 
 beforeAll(async () => {
   reports = await mkdtemp(join(tmpdir(), "annal-contract-"));
-  annal = await startTestHttpAnnal({ auth: "oidc" });
+  // Projections on, so the read-model routes answer with bodies to check too.
+  annal = await startTestHttpAnnal({ auth: "oidc", projections: true });
   // Some events, so reads, proofs and receipts answer with bodies to check, not only 404s.
   const token = await annal.token("writer");
   for (let i = 0; i < 5; i++) {

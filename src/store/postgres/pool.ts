@@ -58,6 +58,21 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * One dedicated connection with the same role, type parsers and settings as createPool:
+ * for sessions that must outlive any pooled checkout (a follower's advisory lock, LISTEN).
+ * The caller connects it and MUST handle its "error" event.
+ */
+export function createClient(options: PoolOptions): pg.Client {
+  return new pg.Client({
+    connectionString: options.connectionString,
+    application_name: options.applicationName ?? "annal",
+    connectionTimeoutMillis: 10_000,
+    types: annalTypes,
+    ...startupOptions(options),
+  });
+}
+
 function startupOptions(options: PoolOptions): { options?: string } {
   const settings = { ...(options.role ? { role: options.role } : {}), ...options.settings };
   for (const [name, value] of Object.entries(settings)) {

@@ -65,7 +65,7 @@ describe("OpenAPI document", () => {
 
   it("bounds every integer parameter at 2^53-1 or below, as the server does", async () => {
     const integers = operations(await fetchDocument()).flatMap(({ operation }) => (operation.parameters ?? []).filter((p) => p.schema?.type === "integer"));
-    expect(integers.map((p) => p.name).sort()).toEqual(["from", "fromPosition", "fromVersion", "limit", "limit", "position", "position", "position", "to", "treeSize", "treeSize"].sort());
+    expect(integers.map((p) => p.name).sort()).toEqual(["from", "fromPosition", "fromVersion", "limit", "limit", "limit", "minPosition", "position", "position", "position", "to", "treeSize", "treeSize"].sort());
     for (const p of integers) expect(p.schema?.maximum, p.name).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
   });
 
@@ -111,7 +111,7 @@ describe("API reference page", () => {
     const html = await response.text();
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     const scripts = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(scripts.sort()).toEqual(["docs/assets/init.js", "docs/assets/swagger-ui-bundle.js", "docs/assets/swagger-ui.css"]);
+    expect(scripts.sort()).toEqual(["docs/assets/favicon-32x32.png", "docs/assets/init.js", "docs/assets/swagger-ui-bundle.js", "docs/assets/swagger-ui.css"]);
     for (const asset of scripts) {
       const file = await app.request(`/${asset}`);
       expect([asset, file.status]).toEqual([asset, 200]);

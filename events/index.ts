@@ -1,0 +1,12 @@
+// The event types Annal knows: its own (system) and the example domain's.
+export { defineEventType, SYSTEM_STREAM_PREFIX, type EventType } from "./define.js";
+export { OrderCancelled, OrderPlaced, type OrderCancelledData, type OrderPlacedData } from "./orders.js";
+export {
+  PROJECTIONS_STREAM,
+  ProjectionCutOver,
+  ProjectionEventSkipped,
+  ProjectionRebuildStarted,
+  type ProjectionCutOverData,
+  type ProjectionEventSkippedData,
+  type ProjectionRebuildStartedData,
+} from "./system.js";
