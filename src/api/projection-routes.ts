@@ -119,7 +119,7 @@ export function createProjectionRoutes(deps: Pick<ApiDeps, "projections">, optio
       summary: "The stream catalogue (the `streams` projection)",
       description:
         "Streams with their version, event count, first and last position and time, ordered by stream id (byte order), only those in the domains the caller may read. " +
-        "With `minPosition` (a position from a receipt) the read waits, up to `ANNAL_READ_WAIT_MS`, until the catalogue reflects the log up to it (read-your-writes), else answers 503 `ERR_PROJECTION_BEHIND`.",
+        "With `minPosition` (a position from a receipt) the read waits, up to `ANNAL_READ_WAIT_MS`, until the catalogue reflects the log up to it (read-your-writes), else answers 503 `ERR_PROJECTION_BEHIND`; a position beyond the durable log answers 400.",
       request: {
         query: Type.Object({
           prefix: Type.Optional(StreamText("Only stream ids starting with this.")),
