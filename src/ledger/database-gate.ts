@@ -1,7 +1,7 @@
 import { LedgerError } from "../core/index.js";
 
 export interface DatabaseGateOptions {
-  /** Pause between two probes while the database is down. Default 250 ms. */
+  /** Pause between two probes while the database is down. Default 100 ms. */
   probeIntervalMs?: number;
 }
 
@@ -32,7 +32,7 @@ export function createDatabaseGate(
   deps: { probe: () => Promise<unknown>; onChange?: (available: boolean, cause?: unknown) => void },
   options: DatabaseGateOptions = {},
 ): DatabaseGate {
-  const interval = options.probeIntervalMs ?? 250;
+  const interval = options.probeIntervalMs ?? 100;
   let available = true;
   let probing = false;
   let closed = false;

@@ -106,7 +106,11 @@ async function runScenario(name: string, adminUrl: string, outage: Outage): Prom
     const writer = async (w: number): Promise<void> => {
       while (!stopWriters) {
         const key = `w${w}-${counter++}`;
-        attempts.push(await append(base, key, JSON.stringify({ events: [{ type: "Tick", data: { key } }] })));
+        const attempt = await append(base, key, JSON.stringify({ events: [{ type: "Tick", data: { key } }] }));
+        attempts.push(attempt);
+        // A short pause after a refusal (a real client would honour Retry-After): enough to
+        // keep 16 writers from spinning the shared test machine, plenty to show fast refusals.
+        if (attempt.status !== 201) await sleep(100);
       }
     };
     const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
