@@ -1,6 +1,6 @@
 import { randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
 import type pg from "pg";
-import { equalBytes, isLedgerError, LedgerError, utf8 } from "../core/index.js";
+import { equalBytes, isLedgerError, LedgerError, toBase64, utf8, type EventRecord, type JsonObject, type JsonValue } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
 import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
 import { createDurableFlusher } from "./durable-flush.js";
@@ -23,6 +23,18 @@ export interface LedgerDeps {
   hash?: Hasher;
   /** Called once per committed batch (metrics). */
   onBatch?: (stats: { requests: number; events: number; durationMs: number }) => void;
+  /**
+   * Work that must commit with the events (inline projections). While `active()` is true
+   * every batch is written in an explicit transaction and `apply` runs in it after the
+   * batch statement and before COMMIT, holding the chain-head row lock: it MUST be quick
+   * and MUST NOT fail for reasons of its own (a failure aborts the appends).
+   */
+  inline?: InlineWork;
+}
+
+export interface InlineWork {
+  active(): boolean;
+  apply(tx: pg.PoolClient, events: readonly EventRecord[]): Promise<void>;
 }
 
 export interface LedgerOptions {
@@ -177,7 +189,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
             // Written without waiting: the next batch is planned (hashed, signed) on top of
             // this one while it commits; PostgreSQL orders the writes on the head row.
             known = { head: optimistic.head, streams: remember(base.streams, optimistic.streams) };
-            const written = writePlan(writePool, optimistic, base.head, !flushMode);
+            const written = deps.inline?.active() ? writeWithInline(optimistic, base.head) : writePlan(writePool, optimistic, base.head, !flushMode);
             written.catch(() => undefined); // observed when settled, in order
             window.push({ batch, plan: optimistic, started, written });
             stats.optimisticBatches++;
@@ -311,7 +323,10 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       const head = await beginLocked(client, flushMode);
       const state: SupportingState = await readSupporting(client, batch, [...new Set(batch.map((w) => w.request.streamId))]);
       const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
-      if (plan.events.length > 0) await writePlan(client, plan, head, !flushMode);
+      if (plan.events.length > 0) {
+        await writePlan(client, plan, head, !flushMode);
+        if (deps.inline?.active()) await deps.inline.apply(client, plannedRecords(plan));
+      }
       await client.query("COMMIT");
       return plan;
     } catch (error) {
@@ -323,6 +338,25 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       throw error;
     } finally {
       release();
+    }
+  }
+
+  /** The optimistic write as an explicit transaction, with the inline work before COMMIT. */
+  async function writeWithInline(plan: BatchPlan, base: ChainState): Promise<void> {
+    const client = await writePool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN; SET LOCAL synchronous_commit = ${flushMode ? "off" : "on"}`);
+      await writePlan(client, plan, base, !flushMode);
+      await deps.inline!.apply(client, plannedRecords(plan));
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -341,6 +375,18 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       await flusher.idle();
     },
   };
+}
+
+/** The batch's events as committed records (what followers read back), for inline work. */
+function plannedRecords(plan: BatchPlan): EventRecord[] {
+  return plan.events.map((e) => ({
+    ...e.header,
+    metadata: JSON.parse(e.metadataJson) as JsonObject,
+    data: JSON.parse(e.dataJson) as JsonValue,
+    dataSalt: toBase64(e.salt),
+    hash: toBase64(e.hash),
+    signature: toBase64(e.signature),
+  }));
 }
 
 function toError(error: unknown): Error {

@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { AnnalConfig } from "../config.js";
+import { LedgerError } from "../core/index.js";
 import type { LogWakeup } from "../follower/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { ProjectionsApi } from "../api/context.js";
@@ -19,10 +20,15 @@ export interface ProjectionService {
 /** Loads the configured projections, syncs the catalogue and starts their followers; undefined when ANNAL_PROJECTIONS=none. */
 export async function startProjectionService(
   deps: { pool: pg.Pool; connect: () => pg.Client; wakeup: LogWakeup; ledger: Pick<Ledger, "append">; logger: Logger; metrics?: Registry },
-  config: Pick<AnnalConfig, "projections" | "projectionsDir" | "projectionBatchSize" | "readWaitMs">,
+  config: Pick<AnnalConfig, "projections" | "projectionsDir" | "projectionBatchSize" | "readWaitMs" | "commitMode">,
 ): Promise<ProjectionService | undefined> {
   if (config.projections === "none") return undefined;
   const projections = await loadProjections(config.projectionsDir ?? BUILT_IN_PROJECTIONS_DIR, config.projections === "all" ? undefined : config.projections);
+  const inline = projections.filter((p) => p.definition.mode === "inline").map((p) => p.definition.name);
+  if (inline.length > 0 && config.commitMode === "flush") {
+    // In flush mode a batch commits before it is durable: inline rows would be visible for events a crash can take back.
+    throw new LedgerError("ERR_CONFIG", `inline projections (${inline.join(", ")}) need ANNAL_COMMIT_MODE=sync`);
+  }
   const applied = deps.metrics === undefined ? undefined : new Counter({ name: "annal_projection_events_total", help: "Events applied per projection build (including events it does not consume)", labelNames: ["projection", "build"], registers: [deps.metrics] });
   const projector = createProjector(
     {
