@@ -7,7 +7,7 @@ let spec: ProjectionSpec;
 let drop: () => Promise<void>;
 beforeAll(async () => {
   const db = await createTestDatabase();
-  drop = db.drop;
+  drop = () => db.drop();
   spec = createProjectionSpec("projections/order_totals", { databaseUrl: db.url });
 });
 afterAll(async () => {
