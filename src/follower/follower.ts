@@ -4,6 +4,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { isLedgerError, LedgerError, type EventRecord } from "../core/index.js";
 import { isConnectionError } from "../ledger/batch-store.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 import { advanceCursor, checkContiguity, type FollowerCursor } from "./contiguity.js";
 import { advanceCursorRow, beat, readCursorRow, recordFailure } from "./cursor-store.js";
 import { tryAcquireLease, type Lease } from "./lease.js";
@@ -265,23 +266,6 @@ export function startFollower(deps: FollowerDeps, options: FollowerOptions, hand
       await done;
     },
   };
-}
-
-async function inTransaction(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<void>): Promise<void> {
-  const tx = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await tx.query("BEGIN");
-    await work(tx);
-    await tx.query("COMMIT");
-  } catch (error) {
-    await tx.query("ROLLBACK").catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
-    throw error;
-  } finally {
-    tx.release(broken);
-  }
 }
 
 /** Connection loss, timeouts and errors marked retriable are tried again; integrity errors and handler bugs never are. */

@@ -6,6 +6,7 @@ import { readFollowerStatus, setPaused, startFollower, type Follower, type LogWa
 import type { Ledger } from "../ledger/types.js";
 import type { InlineWork } from "../ledger/postgres-ledger.js";
 import { applyToBuild, createEventFilter, type EventFilter } from "./apply.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 import { createBuild, followerName, lockCatalog, readBuilds, syncCatalog, type BuildRow } from "./catalog.js";
 import { commitmentLabel } from "./commitment.js";
 import { tryCutOver, type CutOver } from "./cutover.js";
@@ -219,18 +220,7 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     projections: options.projections,
     inline,
     async start() {
-      const tx = await pool.connect();
-      let created: BuildRow[];
-      try {
-        await tx.query("BEGIN");
-        ({ created } = await syncCatalog(tx, options.projections, deps.expand));
-        await tx.query("COMMIT");
-      } catch (error) {
-        await tx.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        tx.release();
-      }
+      const { created } = await inTransaction(pool, (tx) => syncCatalog(tx, options.projections, deps.expand));
       for (const build of created) {
         logger?.info({ projection: build.projection, build: build.build, version: build.version, state: build.state }, "projection build created");
         // A projection's first build is part of installing it, not an event of the log's history;
@@ -284,24 +274,15 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     },
     async rebuild(name, actor) {
       const projection = projectionOf(name);
-      const tx = await pool.connect();
-      let build: BuildRow;
-      let active: BuildRow | undefined;
-      try {
-        await tx.query("BEGIN");
+      const { build, active, existing } = await inTransaction(pool, async (tx) => {
         await lockCatalog(tx);
         const builds = await readBuilds(tx, name);
-        active = builds.find((b) => b.state === "active");
+        const active = builds.find((b) => b.state === "active");
         const existing = builds.find((b) => b.state === "building" && b.codeHash === projection.codeHash);
-        build = existing ?? (await createBuild(tx, projection, active === undefined ? "active" : "building", deps.expand));
-        await tx.query("COMMIT");
-        if (existing !== undefined) return existing;
-      } catch (error) {
-        await tx.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        tx.release();
-      }
+        const build = existing ?? (await createBuild(tx, projection, active === undefined ? "active" : "building", deps.expand));
+        return { build, active, existing };
+      });
+      if (existing !== undefined) return existing;
       await appendSystemEvent(ProjectionRebuildStarted.type, { projection: name, build: build.build, version: build.version, codeHash: build.codeHash, replaces: active?.build ?? null, actor });
       await reconcile();
       return build;

@@ -9,6 +9,7 @@ import type { ProjectionsApi } from "../api/context.js";
 import { createRowExpander } from "./commitment.js";
 import { BUILT_IN_PROJECTIONS_DIR, loadProjections } from "./loader.js";
 import { createProjector, type Projector } from "./projector.js";
+import type { BuildStatus } from "./status.js";
 import { createStreamCatalog } from "./stream-catalog.js";
 
 export interface ProjectionService {
@@ -59,37 +60,29 @@ export async function startProjectionService(
   return { projector, api, stop: () => projector.stop() };
 }
 
-/** Lag and heartbeat age per active build, read from the database at scrape time (what every instance sees). */
+/** Lag and heartbeat age per build, read from the database at scrape time (what every instance sees). */
 function registerStatusGauges(metrics: Registry, projector: Projector): void {
-  const read = async () => (await projector.status()).flatMap((p) => [p.active, ...p.building].filter((b) => b !== null).map((b) => ({ name: p.name, b })));
-  new Gauge({
-    name: "annal_projection_lag_events",
-    help: "Events committed to the log and not yet applied, per projection build",
-    labelNames: ["projection", "build", "state"],
-    registers: [metrics],
-    async collect() {
-      this.reset();
-      for (const { name, b } of await read()) this.set({ projection: name, build: String(b.build), state: b.state }, b.lagEvents);
+  const gauges: Array<{ name: string; help: string; value: (b: BuildStatus) => number }> = [
+    { name: "annal_projection_lag_events", help: "Events committed to the log and not yet applied, per projection build", value: (b) => b.lagEvents },
+    { name: "annal_projection_lag_seconds", help: "Age of the oldest event not yet applied, per projection build", value: (b) => b.lagSeconds },
+    {
+      name: "annal_projection_heartbeat_age_seconds",
+      help: "Seconds since the projection's follower loop last beat (a dead follower's grows)",
+      value: (b) => b.heartbeatAgeSeconds ?? Number.POSITIVE_INFINITY,
     },
-  });
-  new Gauge({
-    name: "annal_projection_lag_seconds",
-    help: "Age of the oldest event not yet applied, per projection build",
-    labelNames: ["projection", "build", "state"],
-    registers: [metrics],
-    async collect() {
-      this.reset();
-      for (const { name, b } of await read()) this.set({ projection: name, build: String(b.build), state: b.state }, b.lagSeconds);
-    },
-  });
-  new Gauge({
-    name: "annal_projection_heartbeat_age_seconds",
-    help: "Seconds since the projection's follower loop last beat (a dead follower's grows)",
-    labelNames: ["projection", "build", "state"],
-    registers: [metrics],
-    async collect() {
-      this.reset();
-      for (const { name, b } of await read()) this.set({ projection: name, build: String(b.build), state: b.state }, b.heartbeatAgeSeconds ?? Number.POSITIVE_INFINITY);
-    },
-  });
+  ];
+  for (const { name, help, value } of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["projection", "build", "state"],
+      registers: [metrics],
+      async collect() {
+        this.reset();
+        for (const p of await projector.status()) {
+          for (const b of [p.active, ...p.building]) if (b !== null) this.set({ projection: p.name, build: String(b.build), state: b.state }, value(b));
+        }
+      },
+    });
+  }
 }
