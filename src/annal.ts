@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { AnnalConfig } from "./config.js";
 import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
-import { createPostgresLedger, registerSigningKey, type Ledger, type LedgerStats } from "./ledger/index.js";
+import { createPostgresLedger, registerSigningKey, type InlineWork, type Ledger, type LedgerStats } from "./ledger/index.js";
 import { createDatabaseGate, type DatabaseGate } from "./ledger/database-gate.js";
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
@@ -32,6 +32,8 @@ export interface AnnalCore {
 export interface OpenOptions {
   /** Called per committed batch (metrics). */
   onBatch?: (stats: { requests: number; events: number; durationMs: number }) => void;
+  /** Inline projections, run in each append transaction (see LedgerDeps.inline). */
+  inline?: InlineWork;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     });
     pools.push(writePool);
     const ledger = createPostgresLedger(
-      { pool, writePool, signer, gate, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
+      { pool, writePool, signer, gate, ...(options.onBatch ? { onBatch: options.onBatch } : {}), ...(options.inline ? { inline: options.inline } : {}) },
       {
         origin: config.origin,
         maxBatchEvents: config.maxBatchEvents,

@@ -190,6 +190,7 @@ async function main() {
       await benchProjections({
         catchUpUrl: await createDatabase(adminUrl, "bench_projections"),
         lagUrl: await createDatabase(adminUrl, "bench_projection_lag"),
+        inlineUrl: await createDatabase(adminUrl, "bench_projection_inline"),
         home: join(dir, "projections"),
         events: Number(process.env.BENCH_PROJECTION_EVENTS ?? Math.round(1_000_000 * SCALE)),
         streams: 1000,

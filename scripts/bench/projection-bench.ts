@@ -1,7 +1,8 @@
 // Projections in `npm run bench` (BENCH_ONLY=projections): catch-up of the `streams`
 // projection over a filled log, and its lag while the ledger takes workload (a).
 import { pino } from "pino";
-import { openAnnal, type AnnalCore } from "../../src/annal.js";
+import { openAnnal, type AnnalCore, type OpenOptions } from "../../src/annal.js";
+import type { InlineWork } from "../../src/ledger/index.js";
 import { loadConfig } from "../../src/config.js";
 import { createListeningWakeup } from "../../src/follower/index.js";
 import { createRowExpander } from "../../src/projector/commitment.js";
@@ -11,8 +12,8 @@ import { percentile, runClosedLoop } from "./stats.js";
 
 const payload = (i: number) => ({ orderId: `o-${i}`, amount: 4200 + (i % 100), currency: "EUR", lines: [{ sku: "abc", qty: 2 }] });
 
-async function open(url: string, home: string): Promise<AnnalCore> {
-  return openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off" }), pino({ level: "silent" }));
+async function open(url: string, home: string, options: OpenOptions = {}): Promise<AnnalCore> {
+  return openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off" }), pino({ level: "silent" }), options);
 }
 
 /** 100-event appends from 8 writers over `streams` streams until the log holds `target` events. */
@@ -30,17 +31,18 @@ export async function fillLog(core: AnnalCore, target: number, streams: number, 
   process.stderr.write(`\rfilled ${target} events in ${((performance.now() - started) / 1000).toFixed(0)} s${" ".repeat(30)}\n`);
 }
 
-async function startStreams(core: AnnalCore, batchSize: number, onProgress?: (position: number, events: number) => void) {
+async function startStreams(core: AnnalCore, batchSize: number, onProgress?: (position: number, events: number) => void, mode: "async" | "inline" = "async") {
   const wakeup = createListeningWakeup(core.connect);
+  const [streams] = await loadProjections(BUILT_IN_PROJECTIONS_DIR, ["streams"]);
   const projector = createProjector(
     { pool: core.pool, connect: core.connect, wakeup, expand: await createRowExpander(), onProgress: (_p, _b, position, events) => onProgress?.(position, events) },
-    { projections: await loadProjections(BUILT_IN_PROJECTIONS_DIR, ["streams"]), batchSize, pollIntervalMs: 100 },
+    { projections: [{ ...streams!, definition: { ...streams!.definition, mode } }], batchSize, pollIntervalMs: 100 },
   );
   await projector.start();
   return { projector, wakeup, stop: async () => (await projector.stop(), await wakeup.close()) };
 }
 
-export async function benchProjections(opts: { catchUpUrl: string; lagUrl: string; home: string; events: number; streams: number; appends: number }): Promise<void> {
+export async function benchProjections(opts: { catchUpUrl: string; lagUrl: string; inlineUrl: string; home: string; events: number; streams: number; appends: number }): Promise<void> {
   const batchSize = Number(process.env.BENCH_PROJECTION_BATCH ?? 2000);
   // Catch-up: the projection starts from position 1 over a log that is already there.
   const filled = await open(opts.catchUpUrl, `${opts.home}-catchup`);
@@ -91,5 +93,22 @@ export async function benchProjections(opts: { catchUpUrl: string; lagUrl: strin
     );
   } finally {
     await live.close();
+  }
+
+  // Inline: the same workload with `streams` applied inside each append transaction (holding the head lock).
+  const holder: { current?: InlineWork } = {};
+  const inlineCore = await open(opts.inlineUrl, `${opts.home}-inline`, { inline: { active: () => holder.current?.active() ?? false, apply: (tx, events) => holder.current!.apply(tx, events) } });
+  try {
+    const running = await startStreams(inlineCore, 1000, undefined, "inline");
+    holder.current = running.projector.inline;
+    while (!running.projector.inline.active()) await new Promise((r) => setTimeout(r, 50));
+    const load = await runClosedLoop("(a) with the streams projection inline", { concurrency: 64, totalOps: opts.appends, eventsPerOp: 1 }, (w, i) =>
+      inlineCore.ledger.append({ streamId: `a-${w}`, events: [{ type: "OrderPlaced", data: payload(i) }] }),
+    );
+    const [status] = await running.projector.status("streams");
+    await running.stop();
+    console.log(`projection inline under (a): ${load.eventsPerSecond.toFixed(0)} appends/s, p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms; read model at ${status?.active?.position} when the last append returned`);
+  } finally {
+    await inlineCore.close();
   }
 }

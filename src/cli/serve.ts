@@ -43,6 +43,8 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   let notifier: ReturnType<typeof createLogNotifier> | undefined;
   let projections: ProjectionService | undefined;
   const core = await openAnnal(config, logger, {
+    // Bound once the projector runs: inline projections apply in each append transaction.
+    inline: { active: () => projections?.projector.inline.active() ?? false, apply: (tx, events) => projections!.projector.inline.apply(tx, events) },
     onBatch: ({ events, durationMs }) => {
       batchEvents.observe(events);
       batchSeconds.observe(durationMs / 1000);

@@ -1,6 +1,6 @@
 import { randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
 import type pg from "pg";
-import { equalBytes, isLedgerError, LedgerError, utf8 } from "../core/index.js";
+import { equalBytes, isLedgerError, LedgerError, toBase64, utf8, type EventRecord, type JsonObject, type JsonValue } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
 import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
 import { createDatabaseGate, type DatabaseGate } from "./database-gate.js";
@@ -29,6 +29,18 @@ export interface LedgerDeps {
    * until its probe reaches the database again. Default: a gate probing `pool`.
    */
   gate?: DatabaseGate;
+  /**
+   * Work that must commit with the events (inline projections). While `active()` is true
+   * every batch is written in an explicit transaction and `apply` runs in it after the
+   * batch statement and before COMMIT, holding the chain-head row lock: it MUST be quick
+   * and MUST NOT fail for reasons of its own (a failure aborts the appends).
+   */
+  inline?: InlineWork;
+}
+
+export interface InlineWork {
+  active(): boolean;
+  apply(tx: pg.PoolClient, events: readonly EventRecord[]): Promise<void>;
 }
 
 export interface LedgerOptions {
@@ -267,12 +279,34 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     } catch (error) {
       throw new NotSent(error);
     }
+    // Inline work (inline projections) commits with the events, in an explicit transaction;
+    // without it the batch statement commits by itself, so once sent its outcome is open.
+    const inline = deps.inline?.active() === true;
+    let committing = !inline;
     try {
-      await writePlan(client, plan, base, !flushMode);
+      if (inline) {
+        await client.query(`BEGIN; SET LOCAL synchronous_commit = ${flushMode ? "off" : "on"}`);
+        await writePlan(client, plan, base, !flushMode);
+        await deps.inline!.apply(client, plannedRecords(plan));
+        committing = true;
+        await client.query("COMMIT");
+      } else {
+        await writePlan(client, plan, base, !flushMode);
+      }
       client.release();
     } catch (error) {
-      // A connection that timed out or broke is discarded, never reused mid-statement.
-      client.release(isConnectionError(error) ? toError(error) : undefined);
+      if (isConnectionError(error)) {
+        // A connection that timed out or broke is discarded, never reused mid-statement.
+        client.release(toError(error));
+        throw committing ? error : new NotCommitted(error);
+      }
+      let broken: Error | undefined;
+      if (inline) {
+        await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+      }
+      client.release(broken);
       throw error;
     }
   }
@@ -283,8 +317,8 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       awaitFlush(entry.batch, entry.plan.outcomes, entry.plan.head.position, entry.started);
     } catch (error) {
       known = undefined;
-      if (isWriteConflict(error) || error instanceof NotSent) {
-        if (error instanceof NotSent) gate.reportDown(error.cause);
+      if (isWriteConflict(error) || error instanceof NotSent || error instanceof NotCommitted) {
+        if (error instanceof NotSent || error instanceof NotCommitted) gate.reportDown(error.cause);
         else stats.conflicts++;
         // Nothing was written. Later batches in flight were planned on this one and will
         // fail their guard too; retry all of them, in their order, under the lock (or
@@ -308,7 +342,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
           (e: unknown) => ({ ok: false as const, error: e }),
         );
         if (result.ok) awaitFlush(r.batch, r.plan.outcomes, r.plan.head.position, r.started);
-        else if (isWriteConflict(result.error) || result.error instanceof NotSent) retry.push(r);
+        else if (isWriteConflict(result.error) || result.error instanceof NotSent || result.error instanceof NotCommitted) retry.push(r);
         else failBatch(r.batch, result.error)?.forEach((o, i) => r.batch[i]!.settle(o));
       }
       for (const r of retry.reverse()) requeue(r.batch, false);
@@ -416,7 +450,10 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       const head = await beginLocked(client, flushMode);
       const state: SupportingState = await readSupporting(client, batch, [...new Set(batch.map((w) => w.request.streamId))]);
       const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
-      if (plan.events.length > 0) await writePlan(client, plan, head, !flushMode);
+      if (plan.events.length > 0) {
+        await writePlan(client, plan, head, !flushMode);
+        if (deps.inline?.active()) await deps.inline.apply(client, plannedRecords(plan));
+      }
       committing = true;
       await client.query("COMMIT");
       return plan;
@@ -464,7 +501,7 @@ class NotSent extends Error {
   }
 }
 
-/** The locked transaction failed before COMMIT was sent: the database rolls it back. */
+/** A transaction failed before its COMMIT was sent: the database rolls it back. */
 class NotCommitted extends Error {
   constructor(cause: unknown) {
     super("the transaction was not committed", { cause });
@@ -481,6 +518,18 @@ function outcomeUnknown(reason: string, cause?: unknown): LedgerError {
     retriable: true,
     details: { retryAfterSeconds: 1 },
   });
+}
+
+/** The batch's events as committed records (what followers read back), for inline work. */
+function plannedRecords(plan: BatchPlan): EventRecord[] {
+  return plan.events.map((e) => ({
+    ...e.header,
+    metadata: JSON.parse(e.metadataJson) as JsonObject,
+    data: JSON.parse(e.dataJson) as JsonValue,
+    dataSalt: toBase64(e.salt),
+    hash: toBase64(e.hash),
+    signature: toBase64(e.signature),
+  }));
 }
 
 function toError(error: unknown): Error {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { PROJECTIONS_STREAM } from "../../events/index.js";
@@ -224,5 +225,28 @@ describe("the commitment", () => {
     await inOne.apply(events);
     for (const event of events) await oneByOne.apply([event]);
     expect(Buffer.from(inOne.commitment().bytes()).equals(Buffer.from(oneByOne.commitment().bytes()))).toBe(true);
+  });
+});
+
+describe("the row text of the commitment", () => {
+  it("is PostgreSQL's jsonb rendering, exactly as the vectors give it", async () => {
+    const annal = await ledger();
+    const vectors = JSON.parse(readFileSync(new URL("../vectors/projection-commitment.json", import.meta.url), "utf8")) as { steps: Array<{ row: string; digest: string }> };
+    const tx = await annal.pool.connect();
+    try {
+      await tx.query("BEGIN");
+      await tx.query(
+        "CREATE TEMP TABLE streams (stream_id text COLLATE \"C\" PRIMARY KEY, version bigint, event_count bigint, first_position bigint, last_position bigint, first_recorded_at text, last_recorded_at text) ON COMMIT DROP",
+      );
+      await tx.query("INSERT INTO streams VALUES ('orders-1', 2, 2, 1, 3, '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:03.000Z')");
+      const { rows } = await tx.query<{ text: string; digest: Buffer }>(
+        "SELECT jsonb_build_array('streams', to_jsonb(t))::text AS text, sha256(convert_to(jsonb_build_array('streams', to_jsonb(t))::text, 'UTF8')) AS digest FROM streams t",
+      );
+      expect(rows[0]!.text).toBe(vectors.steps[0]!.row);
+      expect(rows[0]!.digest.toString("hex")).toBe(vectors.steps[0]!.digest);
+    } finally {
+      await tx.query("ROLLBACK");
+      tx.release();
+    }
   });
 });

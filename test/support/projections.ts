@@ -13,12 +13,12 @@ export interface RunningProjections {
 }
 
 /** A projector over the test ledger, with short poll, lease and reconcile intervals. */
-export async function startTestProjections(annal: TestAnnal, options: { names?: string[]; dir?: string; batchSize?: number } = {}): Promise<RunningProjections> {
+export async function startTestProjections(annal: TestAnnal, options: { names?: string[]; dir?: string; batchSize?: number; pollIntervalMs?: number } = {}): Promise<RunningProjections> {
   const wakeup = createListeningWakeup(annal.connect);
   const projections = await loadProjections(options.dir ?? BUILT_IN_PROJECTIONS_DIR, options.names);
   const projector = createProjector(
     { pool: annal.pool, connect: annal.connect, wakeup, expand: await createRowExpander(), ledger: annal.ledger },
-    { projections, pollIntervalMs: 50, leaseRetryMs: 100, heartbeatMs: 200, reconcileMs: 200, ...(options.batchSize ? { batchSize: options.batchSize } : {}) },
+    { projections, pollIntervalMs: options.pollIntervalMs ?? 50, leaseRetryMs: 100, heartbeatMs: 200, reconcileMs: 200, ...(options.batchSize ? { batchSize: options.batchSize } : {}) },
   );
   try {
     await projector.start();
