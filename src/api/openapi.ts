@@ -205,7 +205,6 @@ function schemas(options: ResolvedApiOptions): Record<string, JsonObject> {
         metadata: { type: "object" },
         data: { description: "Absent once redacted." },
         dataSalt: { type: "string", contentEncoding: "base64", description: "Absent once redacted." },
-        redacted: { type: "boolean" },
         dataHash: hash,
         prevHash: hash,
         streamPrevHash: hash,

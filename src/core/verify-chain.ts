@@ -53,8 +53,9 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     }
     const hash = decodeHash(record.hash);
     if (!hash) return fail(position, "hash is not 32 bytes of base64");
-    // Present data is always checked, whatever the `redacted` flag says: the flag is not
-    // hashed, so trusting it would let anyone swap a payload and mark it redacted.
+    // Present data is always checked; absent data (a redaction) leaves dataHash unchecked
+    // but still bound by the event hash. A salt without data is no served form.
+    if (record.data === undefined && stored?.data === undefined && record.dataSalt !== undefined) return fail(position, "dataSalt without data");
     if (record.data !== undefined || stored?.data !== undefined) {
       const salt = record.dataSalt === undefined ? undefined : fromBase64(record.dataSalt);
       if (!salt) return fail(position, "data salt missing or malformed");

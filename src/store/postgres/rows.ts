@@ -48,10 +48,7 @@ function baseRecord(row: EventRow, metadata: JsonObject): EventRecord {
  */
 export function verifiableFromRow(row: EventRow): { record: EventRecord; stored: StoredCanonical } {
   const record = baseRecord(row, {});
-  if (row.data === null || row.salt === null) {
-    record.redacted = true;
-    return { record, stored: { metadata: row.metadata } };
-  }
+  if (row.data === null || row.salt === null) return { record, stored: { metadata: row.metadata } };
   record.dataSalt = row.salt.toString("base64");
   return { record, stored: { data: row.data, metadata: row.metadata } };
 }
@@ -59,8 +56,7 @@ export function verifiableFromRow(row: EventRow): { record: EventRecord; stored:
 /** A stored row as the record the core hashes; a missing payload row means redacted. */
 export function recordFromRow(row: EventRow): EventRecord {
   const record = baseRecord(row, JSON.parse(row.metadata) as JsonObject);
-  if (row.data === null || row.salt === null) record.redacted = true;
-  else {
+  if (row.data !== null && row.salt !== null) {
     record.data = JSON.parse(row.data) as JsonValue;
     record.dataSalt = row.salt.toString("base64");
   }

@@ -156,7 +156,6 @@ describe("createChainVerifier: valid chains", () => {
     const records = cloneRecords(b.records);
     delete records[0]!.data;
     delete records[0]!.dataSalt;
-    records[0]!.redacted = true;
     expect(verifyAll(records, b.checkpoint().note)).toEqual({ ok: true });
   });
 
@@ -237,13 +236,15 @@ describe("createChainVerifier: tampering is caught at the first affected positio
     expect(verifyAll(b.records, b.checkpoint().note)).toMatchObject({ ok: false, position: 1 });
   });
 
-  it("a replaced payload marked redacted is still caught (the flag is not hashed)", () => {
+  it("a replaced payload is caught, and a salt left behind by a redaction is refused", () => {
     const b = createChainBuilder(key);
     b.append({ streamId: "s", data: { amount: 10 } });
     const records = cloneRecords(b.records);
     records[0]!.data = { amount: 1_000_000 };
-    records[0]!.redacted = true;
     expect(verifyAll(records, b.checkpoint().note)).toMatchObject({ ok: false, position: 1 });
+    const halfRedacted = cloneRecords(b.records);
+    delete halfRedacted[0]!.data;
+    expect(verifyAll(halfRedacted, b.checkpoint().note)).toMatchObject({ ok: false, position: 1 });
   });
 
   it("is sticky: after a failure every push answers the same verdict", () => {

@@ -123,11 +123,14 @@ describe("verifyReceipt (offline, no database or network)", () => {
     expect(verifyReceipt(receipt, { verifierKey: "not a key" }).ok).toBe(false);
   });
 
-  it("fails for a redacted-flag that disagrees with the payload, and accepts a real redaction", () => {
-    expect(verifyReceipt({ ...receipt, event: { ...receipt.event, redacted: true } }, { verifierKey }).ok).toBe(false);
+  it("accepts a real redaction (data and dataSalt both gone) and refuses a half one or a redaction flag", () => {
     const { data: _d, dataSalt: _s, ...redacted } = receipt.event;
-    expect(verifyReceipt({ ...receipt, event: redacted }, { verifierKey }).ok).toBe(false);
-    expect(verifyReceipt({ ...receipt, event: { ...redacted, redacted: true } }, { verifierKey })).toEqual({ ok: true });
+    expect(verifyReceipt({ ...receipt, event: redacted }, { verifierKey })).toEqual({ ok: true });
+    const { data: _d2, ...saltOnly } = receipt.event;
+    expect(verifyReceipt({ ...receipt, event: saltOnly }, { verifierKey }).ok).toBe(false);
+    // No member outside section 3 rides along, not even an honest-looking flag.
+    expect(verifyReceipt({ ...receipt, event: { ...redacted, redacted: true } }, { verifierKey }).ok).toBe(false);
+    expect(verifyReceipt({ ...receipt, event: { ...receipt.event, redacted: false } }, { verifierKey }).ok).toBe(false);
   });
 
   it("refuses non-JSON inputs without throwing", () => {
