@@ -9,6 +9,8 @@ export interface ProofReader {
   inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]>;
   consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
   checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
+  /** Up to `limit` durable checkpoints with tree size >= `fromTreeSize`, ascending. */
+  listCheckpoints(fromTreeSize: number, limit: number): Promise<CheckpointView[]>;
 }
 
 /** What the HTTP edge needs from the rest of Annal. Wired once, in the composition root. */

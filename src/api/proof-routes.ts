@@ -13,8 +13,9 @@ import type { RouteDefinition } from "./routes.js";
  * with `annal/verify` and the ledger's public key alone. Sizes are checkpointed sizes,
  * so every root a proof leads to is one the ledger signed.
  */
-export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs">): RouteDefinition[] {
+export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs">, options: { maxReadLimit?: number } = {}): RouteDefinition[] {
   const { reader, proofs } = deps;
+  const maxLimit = options.maxReadLimit ?? 1000;
 
   async function latest(): Promise<CheckpointView> {
     const checkpoint = await reader.latestCheckpoint();
@@ -32,6 +33,16 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs">): Rou
   async function checkpointFor(c: Context<AppEnv>, name: string): Promise<CheckpointView> {
     const size = integerQuery(c, name, { min: 1, fallback: 0 });
     return size === 0 ? latest() : checkpointOfSize(size);
+  }
+
+  async function listPage(c: Context<AppEnv>): Promise<{ checkpoints: CheckpointView[]; nextTreeSize: number }> {
+    const fromTreeSize = integerQuery(c, "fromTreeSize", { min: 1, fallback: 1 });
+    const limit = integerQuery(c, "limit", { min: 1, max: maxLimit, fallback: Math.min(100, maxLimit) });
+    const page = await proofs.listCheckpoints(fromTreeSize, limit);
+    const last = page[page.length - 1];
+    // As GET /events: continue from nextTreeSize; a page shorter than limit reached the
+    // latest checkpoint at the time of the request.
+    return { checkpoints: page.map(checkpointJson), nextTreeSize: last === undefined ? fromTreeSize : last.treeSize + 1 };
   }
 
   return [
@@ -71,6 +82,11 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs">): Rou
       permission: "audit:read",
       acceptsBody: false,
       async handler(c) {
+        // Without treeSize: a page of checkpoints, ascending (docs/verification.md section 11).
+        if (c.req.query("treeSize") === undefined) return c.json(await listPage(c));
+        if (c.req.query("fromTreeSize") !== undefined || c.req.query("limit") !== undefined) {
+          throw new LedgerError("ERR_INVALID_INPUT", "treeSize selects one checkpoint; fromTreeSize and limit page the list: give one or the other", { details: { parameter: "treeSize" } });
+        }
         const checkpoint = await checkpointOfSize(requiredInteger(c, "treeSize"));
         const type = accepts(c, { header: "Accept", supports: ["application/json", "text/plain"], default: "application/json" });
         c.header("Vary", "Accept", { append: true });

@@ -43,7 +43,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
   const docsPage = renderDocsPage(openApi);
 
   return [
-    ...createProofRoutes(deps),
+    ...createProofRoutes(deps, options),
     {
       method: "POST",
       path: "/streams/:streamId/events",

@@ -14,6 +14,8 @@ export interface PostgresProofs {
   /** RFC 9162 consistency proof between two tree sizes. */
   consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
   checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
+  /** Up to `limit` durable checkpoints with tree size >= `fromTreeSize`, ascending. */
+  listCheckpoints(fromTreeSize: number, limit: number): Promise<CheckpointView[]>;
   /** The log's durable size. */
   treeSize(): Promise<number>;
 }
@@ -66,6 +68,15 @@ export function createPostgresProofs(pool: pg.Pool): PostgresProofs {
       );
       const row = rows[0];
       return row && { treeSize: row.tree_size, rootHash: row.root_hash.toString("base64"), note: row.note };
+    },
+    async listCheckpoints(fromTreeSize, limit) {
+      const { rows } = await pool.query<{ tree_size: number; root_hash: Buffer; note: string }>(
+        `SELECT tree_size, root_hash, note FROM annal.checkpoints
+         WHERE tree_size >= $1 AND tree_size <= (SELECT position FROM annal.durable_head WHERE id = 1)
+         ORDER BY tree_size LIMIT $2`,
+        [fromTreeSize, limit],
+      );
+      return rows.map((row) => ({ treeSize: row.tree_size, rootHash: row.root_hash.toString("base64"), note: row.note }));
     },
   };
 }
