@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import cliProgress from "cli-progress";
-import { createChainVerifier, decodeHash, fromBase64, isCanonicalSignature, keyIdOf, type Verdict } from "../core/index.js";
+import { createChainVerifier, decodeHash, fromBase64, keyIdOf, passesEd25519Prechecks, type Verdict } from "../core/index.js";
 import { nodeSha256 } from "../ledger/batch-store.js";
 import type { EventSource, SourcedRecord } from "./event-sources.js";
 import { createNodeVerifier } from "./node-verifier.js";
@@ -124,7 +124,7 @@ async function checkSignatures(pool: VerifyPool, page: readonly SourcedRecord[],
     const signature = fromBase64(record.signature);
     const message = decodeHash(record.hash);
     if (!publicKey) early = { ok: false, position: record.position, reason: `unknown key id ${record.keyId}` };
-    else if (!signature || !isCanonicalSignature(signature) || !message) early = { ok: false, position: record.position, reason: "signature does not verify" };
+    else if (!signature || !passesEd25519Prechecks(publicKey, signature) || !message) early = { ok: false, position: record.position, reason: "signature does not verify" };
     if (early) break;
     checks.push({ publicKey: publicKey!, message: message!, signature: signature! });
   }
