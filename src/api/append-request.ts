@@ -2,6 +2,8 @@ import { isValidEventId, isValidEventType, isValidStreamId, LedgerError, type Js
 import { IDEMPOTENCY_KEY_PATTERN, isExpectedVersion } from "../ledger/validate.js";
 import type { AppendEventInput, AppendRequest, ExpectedVersion } from "../ledger/types.js";
 
+/** Stream ids Annal keeps for its own records; appends to them over HTTP are refused. */
+export const RESERVED_STREAM_PREFIX = "annal.";
 const TOP_LEVEL_FIELDS = new Set(["events", "expectedVersion"]);
 const EVENT_FIELDS = new Set(["type", "data", "metadata", "eventId"]);
 
@@ -20,6 +22,10 @@ export function parseAppendRequest(input: {
   maxEvents: number;
 }): AppendRequest {
   const { streamId, body, idempotencyKey, principal, maxEvents } = input;
+  if (streamId.startsWith(RESERVED_STREAM_PREFIX)) {
+    // Annal writes these itself (annal.redactions): nobody may forge a system record.
+    throw new LedgerError("ERR_FORBIDDEN", `streams named ${RESERVED_STREAM_PREFIX}* are written by Annal only`, { details: { streamId } });
+  }
   if (!isPlainObject(body)) throw invalid("request body must be a JSON object", { pointer: "" });
   rejectUnknownFields(body, TOP_LEVEL_FIELDS, "");
   const events = body["events"];

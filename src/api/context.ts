@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { AccessControl, Principal } from "../auth/access-control.js";
+import type { Redactor } from "../ledger/redaction.js";
 import type { CheckpointView, Ledger, LedgerReader } from "../ledger/types.js";
 import { API_VERSIONS, type ApiVersionPolicy } from "./middleware/api-version.js";
 
@@ -29,6 +30,8 @@ export interface ApiDeps {
   access: AccessControl;
   /** The embedded development identity provider, served under its mount path (Node only). */
   identityProvider?: MountedIdentityProvider | undefined;
+  /** Payload redaction (`POST /admin/events/{position}/redact`); the route answers 503 without it. */
+  redactor?: Redactor | undefined;
   /** The effective configuration with secrets masked, for `GET /admin/config`. */
   effectiveConfig?: (() => Readonly<Record<string, unknown>>) | undefined;
 }

@@ -51,7 +51,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     submitter.notify();
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
+      { ledger: core.ledger, reader, proofs, redactor: core.redactor, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
       { maxBodyBytes: config.maxBodyBytes },
     );
     const server = await startServer(app, { host: config.host, port });

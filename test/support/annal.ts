@@ -73,6 +73,7 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       ledger: annal.ledger,
       reader: annal.reader,
       proofs: annal.proofs,
+      redactor: annal.redactor,
       ready: annal.ready,
       // ANNAL_TEST_LOG=debug shows the server's log when a test needs explaining.
       logger: pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" }),
