@@ -107,7 +107,10 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs">, opti
         // latest one covers it.
         const checkpoint = await latest();
         const auditPath = await proofs.inclusionProof(position - 1, checkpoint.treeSize);
-        const key = (await reader.publicKeys()).find((k) => k.keyId === record.keyId);
+        // The hint names the key that signs checkpoints: the newest one not retired. The
+        // event itself may be signed by a key retired since (docs/verification.md section 12).
+        const keys = await reader.publicKeys();
+        const key = [...keys].reverse().find((k) => k.validTo === undefined) ?? keys.find((k) => k.keyId === record.keyId);
         const receipt: EventReceipt = {
           format: RECEIPT_FORMAT,
           event: eventJson(record),
