@@ -100,20 +100,23 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     const size = tree.size;
     const parsed = parseNote(note);
     const body = parsed && parseCheckpointBody(parsed.text);
-    if (!parsed || !body) return fail(size, "checkpoint note is malformed");
-    if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
-    // A checkpoint beyond the verified events means the log was cut short: name the
-    // first missing position, as push() does for a gap.
-    if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
-    if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
-    // Any one trusted key suffices (keys rotate); each is looked up by name and key hash.
+    if (!parsed || !body) return fail(size, `checkpoint at tree size ${size}: note is malformed`);
+    // The signature first: nothing in a body is believed before it verifies, so a note
+    // whose size line was changed is named as a bad checkpoint, not as missing events.
+    // Any one trusted key suffices (keys rotate); each is looked up by name and key hash,
+    // and its name must be the origin (Annal signs under the origin's name).
     const text = new TextEncoder().encode(parsed.text);
     const trusted = (Array.isArray(key) ? key : [key]) as readonly CheckpointKey[];
     const signed = trusted.some((k) => {
       const sig = findNoteSignature(parsed, k.name, k.publicKey);
-      return sig !== undefined && options.verifySignature(k.publicKey, text, sig.signature);
+      return sig !== undefined && k.name === body.origin && options.verifySignature(k.publicKey, text, sig.signature);
     });
-    if (!signed) return fail(size, "checkpoint signature does not verify");
+    if (!signed) return fail(size, `checkpoint at tree size ${size}: no valid signature by a trusted key under origin ${body.origin}`);
+    if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
+    // A signed checkpoint beyond the verified events means the log was cut short: name
+    // the first missing position, as push() does for a gap.
+    if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
+    if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
     if (body.rootHash !== toBase64(tree.root())) return fail(size, "checkpoint root does not match the events");
     if (size > 0 && body.chainHead !== toBase64(prevHash)) return fail(size, "checkpoint chain head does not match the last event");
     return { ok: true };

@@ -32,6 +32,12 @@ export function buildFixtureLog(): Record<string, unknown> {
     inclusion5in5: inclusionProofOf(leaves, 4, 5).map(toBase64),
     // `annal export --from 3`: the right edge of the tree of size 2.
     exportFrom3Frontier: [toBase64(merkleRootOf(leaves.slice(0, 2)))],
+    constants: {
+      dataTagHex: toHex(new TextEncoder().encode("annal/data/v1")),
+      eventTagHex: toHex(new TextEncoder().encode("annal/event/v1")),
+      zeroHash: toBase64(new Uint8Array(32)),
+      emptyTreeRootHex: toHex(merkleRootOf([])),
+    },
     witness: {
       name: WITNESS_NAME,
       seedHex: toHex(WITNESS_SEED),
