@@ -20,7 +20,8 @@ export interface ChainVerifierOptions {
 }
 
 export interface CheckpointKey {
-  name: string;
+  /** The note key name; undefined for a raw key, whose name is taken to be the origin. */
+  name: string | undefined;
   publicKey: Uint8Array;
 }
 
@@ -108,8 +109,9 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     const text = new TextEncoder().encode(parsed.text);
     const trusted = (Array.isArray(key) ? key : [key]) as readonly CheckpointKey[];
     const signed = trusted.some((k) => {
-      const sig = findNoteSignature(parsed, k.name, k.publicKey);
-      return sig !== undefined && k.name === body.origin && options.verifySignature(k.publicKey, text, sig.signature);
+      if (k.name !== undefined && k.name !== body.origin) return false;
+      const sig = findNoteSignature(parsed, body.origin, k.publicKey);
+      return sig !== undefined && options.verifySignature(k.publicKey, text, sig.signature);
     });
     if (!signed) return fail(size, `checkpoint at tree size ${size}: no valid signature by a trusted key under origin ${body.origin}`);
     if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
