@@ -17,7 +17,8 @@ import type { RouteDefinition } from "./routes.js";
 export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { metrics?: Registry }, options: { maxReadLimit?: number } = {}): RouteDefinition[] {
   const { reader, proofs } = deps;
   const maxLimit = options.maxReadLimit ?? 1000;
-  const corruptions = deps.metrics && storeCorruptCounter(deps.metrics);
+  // Registered on the first corruption: route tables are also built with stand-in deps.
+  let corruptions: Counter | undefined;
 
   /**
    * A proof from stored subtree hashes, checked against the signed root before it is
@@ -26,7 +27,7 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
    * client. Costs O(log n) hashes per request.
    */
   function corrupt(c: Context<AppEnv>, what: string, reason: string, cause?: unknown): LedgerError {
-    corruptions?.inc();
+    if (deps.metrics) (corruptions ??= storeCorruptCounter(deps.metrics)).inc();
     c.get("logger").error({ proof: what, reason, err: cause }, "stored tree state is corrupt: a proof does not verify against its signed checkpoint (run annal fsck)");
     return new LedgerError("ERR_STORE_CORRUPT", `stored state is corrupt: ${what}: ${reason}`, cause === undefined ? {} : { cause });
   }
