@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { createPool } from "../store/postgres/pool.js";
-import { parseTrustedKey, verifyReceipt, type EventReceipt, type TrustedKeyInput } from "../verify/index.js";
+import { parseCosignerVerifierKey, parseTrustedKey, verifyReceipt, type EventReceipt, type TrustedKeyInput } from "../verify/index.js";
 import { databaseKeys, fsck } from "./fsck.js";
 import { createDatabaseExportSource, createHttpExportSource, exportLog } from "./export-log.js";
 import { authHeaders } from "./http-client.js";
@@ -15,11 +15,18 @@ const integer = (value: string): number => {
 };
 
 /** `annal verify --witness` and `annal verify --file`: the offline and auditor modes of verify. */
-export async function runAuditVerify(opts: { url?: string; witness?: string; file?: string; publicKey: string[]; fast?: boolean; progress: boolean }): Promise<void> {
+export async function runAuditVerify(opts: { url?: string; witness?: string; file?: string; publicKey: string[]; witnessKey?: string[]; quorum?: number; fast?: boolean; progress: boolean }): Promise<void> {
   if (opts.witness) {
     if (!opts.url) throw new InvalidArgumentError("--witness needs --url");
     const stateFile = opts.witness;
-    const report = await checkWitness({ url: opts.url, stateFile, ...(opts.publicKey[0] ? { publicKey: opts.publicKey[0] } : {}), headers: authHeaders() });
+    const witnessKeys = (opts.witnessKey ?? []).map((text) => {
+      const key = parseCosignerVerifierKey(text);
+      if (!key) throw new InvalidArgumentError(`--witness-key ${text} is not a C2SP cosignature/v1 verifier key (name+hash+base64 of 0x04 and the key)`);
+      return key;
+    });
+    if (opts.quorum !== undefined && witnessKeys.length === 0) throw new InvalidArgumentError("--quorum needs --witness-key");
+    const witnesses = witnessKeys.length > 0 ? { keys: witnessKeys, quorum: opts.quorum ?? 1 } : undefined;
+    const report = await checkWitness({ url: opts.url, stateFile, ...(opts.publicKey[0] ? { publicKey: opts.publicKey[0] } : {}), ...(witnesses ? { witnesses } : {}), headers: authHeaders() });
     const { out, err } = describeWitnessReport(report, stateFile);
     for (const line of err) console.error(line);
     for (const line of out) console.log(line);
