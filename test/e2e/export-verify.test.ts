@@ -96,7 +96,7 @@ describe("annal export and annal verify --file", () => {
     // A flipped byte that breaks the JSON of line 4 (position 3 + 4 - 2 = 5).
     const flipped = [...lines];
     flipped[3] = flipped[3]!.replace('{"position"', '{"position\u0001');
-    flipped[3] = flipped[3]!.replace(/^\{/, "[");
+    flipped[3] = flipped[3].replace(/^\{/, "[");
     await writeFile(`${out}.flip`, `${flipped.join("\n")}\n`);
     expect(await verifyExportFile(`${out}.flip`, { publicKeys: [verifierKey] })).toMatchObject({ ok: false, position: 5, reason: expect.stringContaining("line 4 (position 5) is not valid JSON") });
     // Cut in the middle of the record of position 7 (line 6).

@@ -64,7 +64,7 @@ describe("witness cosigning from the ledger", () => {
     const served = withCosignatures(annal.reader, annal.proofs, store);
     // The served API, in process: checkWitness reads /keys, /checkpoints/latest and proofs from it.
     const app = createApp({ ledger: annal.ledger, reader: served.reader, proofs: served.proofs, ready: annal.ready, logger: pino({ level: "silent" }), metrics: new Registry(), access: createAuthOff() });
-    const viaApp: typeof fetch = (input, init) => Promise.resolve(app.request(String(input), init));
+    const viaApp: typeof fetch = (input, init) => Promise.resolve(app.request(input instanceof Request ? input : input.toString(), init));
     const publicKey = (await annal.reader.publicKeys())[0]!.noteVerifierKey;
     const cosigner = parseCosignerVerifierKey(witness.verifierKey)!;
     const stranger = { name: "witness.test/w2", publicKey: new Uint8Array(32).fill(3) };
