@@ -3,6 +3,7 @@ import cliProgress from "cli-progress";
 import { createChainVerifier, decodeHash, fromBase64, keyIdOf, passesEd25519Prechecks, type Verdict } from "../core/index.js";
 import { nodeSha256 } from "../ledger/batch-store.js";
 import type { EventSource, SourcedRecord } from "./event-sources.js";
+import { checkEventShape } from "../verify/event.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
 
@@ -87,6 +88,13 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
       const signatures = pool ? checkSignatures(pool, page, keys) : Promise.resolve(undefined);
       let chainFailure: (Verdict & { ok: false }) | undefined;
       outer: for (const { record, stored } of page) {
+        // A served record has exactly the members of section 3; a database row is read
+        // member by member, so only served records need the check.
+        const shape = stored === undefined ? checkEventShape(record) : undefined;
+        if (shape && !shape.ok) {
+          chainFailure = { ok: false, position: verifier.size + 1, reason: shape.reason };
+          break;
+        }
         const verdict = verifier.push(record, stored);
         if (!verdict.ok) {
           chainFailure = verdict;

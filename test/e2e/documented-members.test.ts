@@ -7,7 +7,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHttpSource } from "../../src/cli/event-sources.js";
 import { createHttpExportSource, exportLog } from "../../src/cli/export-log.js";
+import { verifyLog } from "../../src/cli/verify.js";
 import { startTestHttpAnnal, type TestHttpAnnal } from "../support/annal.js";
 import { randomName } from "../support/services.js";
 
@@ -120,5 +122,18 @@ describe("what Annal serves has exactly the members docs/verification.md lists",
     for (const key of keys) expect(sorted(Object.keys(key))).toEqual(sorted(keyMembers.filter((m) => m !== "validTo")));
     const listing = (await (await fetch(`${t.url}/checkpoints`)).json()) as { checkpoints: Record<string, unknown>[] };
     for (const cp of listing.checkpoints) expect(sorted(Object.keys(cp))).toEqual(sorted(["treeSize", "rootHash", "note"]));
+  });
+
+  it("annal verify --url refuses a served record with a member section 3 does not list", async () => {
+    expect(await verifyLog(createHttpSource(t.url, fetch, {}), { workers: 0 })).toMatchObject({ ok: true, events: 5 });
+    // The same server, seen through a proxy that adds an honest-looking flag to record 3.
+    const proxied: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(response.url).includes("/events?")) return response;
+      const body = (await response.json()) as { events: Record<string, unknown>[] };
+      for (const event of body.events) if (event.position === 3) event.redacted = false;
+      return new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
+    };
+    expect(await verifyLog(createHttpSource(t.url, proxied, {}), { workers: 0 })).toMatchObject({ ok: false, position: 3, reason: expect.stringContaining("unknown member redacted") });
   });
 });
