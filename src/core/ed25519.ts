@@ -16,22 +16,42 @@ type EdPoint = InstanceType<typeof Point>;
  */
 export function isCanonicalSignature(signature: Uint8Array): boolean {
   if (signature.length !== 64) return false;
-  return littleEndian(signature.subarray(32)) < L;
+  // S < L compared byte by byte from the most significant (S is little-endian): this
+  // runs once per event verified, where a BigInt conversion costs several microseconds.
+  for (let i = 31; i >= 0; i--) {
+    const s = signature[32 + i]!;
+    const l = L_BYTES[i]!;
+    if (s !== l) return s < l;
+  }
+  return false; // S = L
 }
+
+const L_BYTES = (() => {
+  const out = new Uint8Array(32);
+  let n = L;
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+})();
 
 // The canonical encodings of the eight points of small order (the torsion subgroup).
 // An R among them is refused. A non-canonical R never passes the byte comparison of
 // step 5 of the rule, so only canonical spellings need listing.
-const SMALL_ORDER_R = (() => {
+const SMALL_ORDER_R: readonly Uint8Array[] = (() => {
   const torsion = Point.fromHex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"); // a point of order 8
-  const encodings = new Set<string>();
+  const encodings: Uint8Array[] = [];
   let p: EdPoint = Point.ZERO;
-  for (let i = 0; i < 8; i++, p = p.add(torsion)) encodings.add(hex(p.toBytes()));
+  for (let i = 0; i < 8; i++, p = p.add(torsion)) encodings.push(p.toBytes());
   return encodings;
 })();
 
-// Public keys are few and verified millions of times: decode each once.
+function isSmallOrderEncoding(r: Uint8Array): boolean {
+  return SMALL_ORDER_R.some((e) => e[0] === r[0] && e[31] === r[31] && e.every((b, i) => b === r[i]));
+}
+
+// Public keys are few and verified millions of times: decode each once (by identity of
+// the array first, as callers reuse theirs, then by value).
 const decodedKeys = new Map<string, EdPoint | null>();
+const decodedByArray = new WeakMap<Uint8Array, EdPoint | null>();
 
 /**
  * The public key as a point, or null when Annal's rule refuses it: a non-canonical
@@ -39,6 +59,8 @@ const decodedKeys = new Map<string, EdPoint | null>();
  */
 function acceptedPublicKey(publicKey: Uint8Array): EdPoint | null {
   if (publicKey.length !== 32) return null;
+  const known = decodedByArray.get(publicKey);
+  if (known !== undefined) return known;
   const id = hex(publicKey);
   let point = decodedKeys.get(id);
   if (point === undefined) {
@@ -51,6 +73,7 @@ function acceptedPublicKey(publicKey: Uint8Array): EdPoint | null {
     if (decodedKeys.size > 1024) decodedKeys.clear();
     decodedKeys.set(id, point);
   }
+  decodedByArray.set(publicKey, point);
   return point;
 }
 
@@ -61,7 +84,7 @@ function acceptedPublicKey(publicKey: Uint8Array): EdPoint | null {
  * implementation gives the same verdict (libsodium's `crypto_sign_verify_detached`).
  */
 export function passesEd25519Prechecks(publicKey: Uint8Array, signature: Uint8Array): boolean {
-  return isCanonicalSignature(signature) && !SMALL_ORDER_R.has(hex(signature.subarray(0, 32))) && acceptedPublicKey(publicKey) !== null;
+  return isCanonicalSignature(signature) && !isSmallOrderEncoding(signature.subarray(0, 32)) && acceptedPublicKey(publicKey) !== null;
 }
 
 /**

@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
 import { createNodeVerifier } from "../../src/cli/node-verifier.js";
-import { passesEd25519Prechecks, verifyEd25519 } from "../../src/core/index.js";
+import fc from "fast-check";
+import { isCanonicalSignature, passesEd25519Prechecks, verifyEd25519 } from "../../src/core/index.js";
 
 interface Case { name: string; why: string; publicKey: string; message: string; signature: string; valid: boolean }
 const { cases } = JSON.parse(readFileSync(new URL("ed25519.json", import.meta.url), "utf8")) as { cases: Case[] };
@@ -45,5 +46,17 @@ describe("Ed25519 edge cases (section 6)", () => {
     expect(passesEd25519Prechecks(bytes(byName("annal-4 identity R").publicKey), bytes(byName("annal-4 identity R").signature))).toBe(false);
     // OpenSSL accepts small-order keys (speccheck 0-2) that the rule refuses.
     expect(cases.filter((c) => !c.valid && opensslAlone(c)).map((c) => c.name)).toEqual(expect.arrayContaining(["speccheck-0", "speccheck-1", "speccheck-2"]));
+  });
+
+  it("S < L is decided exactly at the boundary (byte comparison against the BigInt rule)", () => {
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+    const withS = (s: bigint) => {
+      const sig = new Uint8Array(64);
+      for (let i = 0; i < 32; i++, s >>= 8n) sig[32 + i] = Number(s & 0xffn);
+      return sig;
+    };
+    for (const s of [0n, 1n, L - 1n, L, L + 1n, (1n << 256n) - 1n, 1n << 252n]) expect(isCanonicalSignature(withS(s))).toBe(s < L);
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), (s) => isCanonicalSignature(withS(s)) === s < L));
+    fc.assert(fc.property(fc.bigInt({ min: L - (1n << 64n), max: L + (1n << 64n) }), (s) => isCanonicalSignature(withS(s)) === s < L));
   });
 });
