@@ -125,7 +125,7 @@ describe("what Annal serves has exactly the members docs/verification.md lists",
   });
 
   it("annal verify --url refuses a served record with a member section 3 does not list", async () => {
-    expect(await verifyLog(createHttpSource(t.url, fetch, {}), { workers: 0 })).toMatchObject({ ok: true, events: 5 });
+    expect(await verifyLog(createHttpSource(t.url, fetch, {}), { workers: 0 })).toMatchObject({ ok: true, events: 5, checkpoints: 2 });
     // The same server, seen through a proxy that adds an honest-looking flag to record 3.
     const proxied: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
