@@ -12,6 +12,8 @@ export interface ProofReader {
   checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
   /** Up to `limit` durable checkpoints with tree size >= `fromTreeSize`, ascending. */
   listCheckpoints(fromTreeSize: number, limit: number): Promise<CheckpointView[]>;
+  /** The stored hash of the event at `position` (a leaf), to check a proof before serving it; read from the record when absent. */
+  eventHash?(position: number): Promise<Uint8Array | undefined>;
 }
 
 /** What the HTTP edge needs from the rest of Annal. Wired once, in the composition root. */

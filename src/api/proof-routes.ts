@@ -41,7 +41,8 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
       if (isLedgerError(error, "ERR_INTERNAL")) throw corrupt(c, what, error.message, error);
       throw error;
     }
-    const hash = decodeHash(eventHash ?? (await reader.readEvent(position))?.hash ?? "");
+    const hash =
+      eventHash !== undefined ? decodeHash(eventHash) : proofs.eventHash ? await proofs.eventHash(position) : decodeHash((await reader.readEvent(position))?.hash ?? "");
     const root = fromBase64(checkpoint.rootHash);
     if (!hash || !root) throw corrupt(c, what, "the event or the checkpoint root is missing");
     const verdict = verifyInclusionProof(position - 1, checkpoint.treeSize, leafHash(hash), path, root);
