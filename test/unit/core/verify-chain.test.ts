@@ -315,3 +315,27 @@ describe("createChainVerifier: checkpoints", () => {
     expect(check(other.checkpoint().note)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) as unknown });
   });
 });
+
+describe("createChainVerifier: checkpoints are believed only once signed", () => {
+  const b = createChainBuilder(key);
+  for (let i = 0; i < 3; i++) b.append({ streamId: "s" });
+  const note = b.checkpoint().note;
+
+  it("names a note whose size line was raised as a bad checkpoint at its own size, not as missing events", () => {
+    const raised = note.replace("\n3\n", "\n4\n");
+    expect(verifyAll(b.records, raised)).toMatchObject({ ok: false, position: 3, reason: expect.stringContaining("checkpoint at tree size 3") });
+  });
+
+  it("refuses a note signed by the trusted key under a name other than its origin", () => {
+    const otherName = createFixtureKey(key.seed, "annal.example/other-log");
+    const v = verifier();
+    for (const record of b.records) v.push(record);
+    expect(v.checkCheckpoint(note, { name: otherName.noteName, publicKey: otherName.publicKey })).toMatchObject({ ok: false, position: 3 });
+  });
+
+  it("accepts a raw key (no name) under the note's origin", () => {
+    const v = verifier();
+    for (const record of b.records) v.push(record);
+    expect(v.checkCheckpoint(note, { name: undefined, publicKey: key.publicKey })).toEqual({ ok: true });
+  });
+});
