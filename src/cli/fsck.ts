@@ -2,6 +2,7 @@ import type pg from "pg";
 import { createMerkleAccumulator, equalBytes, keyIdOf, leafHash, toBase64 } from "../core/index.js";
 import { verifyCheckpointNote, type TrustedKey } from "../verify/index.js";
 import { nodeSha256 } from "../ledger/batch-store.js";
+import { REDACTION_EVENT_TYPE, REDACTION_STREAM } from "../ledger/redaction.js";
 
 // Must match the ledger's stored strata: annal.merkle_nodes holds levels 4, 8, 12, ...
 const STORED_LEVEL_STRIDE = 4;
@@ -14,8 +15,9 @@ export type FsckReport =
 /**
  * The operator's check of the state Annal derives from the log and serves from
  * (docs/operations.md): every stored Merkle subtree, the chain head and its frontier, the
- * durable head, every stream head, and every checkpoint row's columns against its signed
- * note and a recomputation from the event hashes. Stops at the first bad row and names
+ * durable head, every stream head, every checkpoint row's columns against its signed
+ * note and a recomputation from the event hashes, and that every missing payload has a
+ * redaction record. Stops at the first bad row and names
  * it (table and key). `annal verify` checks the signed data; this checks what the server
  * appends and answers proofs from, which no signature covers.
  *
@@ -86,6 +88,22 @@ export async function fsck(pool: pg.Pool, keys: readonly TrustedKey[]): Promise<
       stream.version === null ? "row is missing" : stream.max_version === null ? "stream has no events" : Number(stream.version) !== Number(stream.max_version) ? `version ${stream.version}, the stream's last event has version ${stream.max_version}` : "last_hash is not the hash of the stream's last event";
     return bad("annal.streams", `stream_id=${stream.stream_id}`, reason);
   }
+  // A payload may only disappear through a redaction, which first records PayloadRedacted
+  // naming it (docs/verification.md section 4): a payload deleted any other way is named.
+  const unrecorded = await pool.query<{ position: number }>(
+    `WITH recorded AS (
+       SELECT (rp.data::jsonb ->> 'position')::bigint AS position, r.position AS at
+       FROM annal.events r JOIN annal.payloads rp ON rp.position = r.position
+       WHERE r.stream_id = $1 AND r.type = $2)
+     SELECT e.position FROM annal.events e
+       LEFT JOIN annal.payloads p ON p.position = e.position
+       LEFT JOIN recorded c ON c.position = e.position AND c.at > e.position
+     WHERE p.position IS NULL AND c.position IS NULL
+     ORDER BY e.position LIMIT 1`,
+    [REDACTION_STREAM, REDACTION_EVENT_TYPE],
+  );
+  const lost = unrecorded.rows[0];
+  if (lost) return bad("annal.payloads", `position=${lost.position}`, `payload is missing and no ${REDACTION_EVENT_TYPE} record in ${REDACTION_STREAM} names it`);
   const streamCount = (await pool.query<{ n: string }>("SELECT count(*) AS n FROM annal.streams")).rows[0]?.n ?? "0";
   return { ok: true, events: tree.size, nodes: nodesChecked, checkpoints: checkpoints.rows.length, streams: Number(streamCount) };
 }

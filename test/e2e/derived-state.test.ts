@@ -98,6 +98,7 @@ describe("annal fsck", () => {
     ["a stream head", "UPDATE annal.streams SET last_hash = sha256(last_hash) WHERE stream_id = (SELECT min(stream_id) FROM annal.streams)", "annal.streams", "stream_id="],
     ["a checkpoint's root column", `UPDATE annal.checkpoints SET root_hash = sha256(root_hash) WHERE tree_size = ${17}`, "annal.checkpoints", "tree_size=17"],
     ["a checkpoint's chain_head column", `UPDATE annal.checkpoints SET chain_head = sha256(chain_head) WHERE tree_size = ${26}`, "annal.checkpoints", "tree_size=26"],
+    ["a payload deleted without a redaction record", "DELETE FROM annal.payloads WHERE position = 12", "annal.payloads", "position=12"],
   ])("names %s", async (_name, change, table, row) => {
     await tampered(change, async () => {
       expect(await check()).toMatchObject({ ok: false, table, row: expect.stringContaining(row) });
@@ -133,7 +134,7 @@ describe("annal fsck", () => {
 });
 
 // A snapshot of every table a case changes, taken before the first case; restore() puts it back.
-const TABLES = ["annal.chain_head", "annal.streams", "annal.checkpoints", "annal.merkle_nodes", "annal.signing_keys"];
+const TABLES = ["annal.chain_head", "annal.streams", "annal.checkpoints", "annal.merkle_nodes", "annal.signing_keys", "annal.payloads"];
 let saved: Record<string, unknown[]> = {};
 beforeAll(async () => {
   saved = {};

@@ -9,7 +9,8 @@ import { verifyExportFile } from "../../src/cli/verify-export.js";
 import { verifyLog } from "../../src/cli/verify.js";
 import type { EventRecord } from "../../src/core/index.js";
 import type { PublicKeyInfo } from "../../src/ledger/types.js";
-import { verifyReceipt } from "../../src/verify/index.js";
+import { fsck } from "../../src/cli/fsck.js";
+import { parseTrustedKey, verifyReceipt, type TrustedKey } from "../../src/verify/index.js";
 import { startTestHttpAnnal, type TestHttpAnnal } from "../support/annal.js";
 import { randomName } from "../support/services.js";
 
@@ -92,6 +93,15 @@ describe("redaction under load", () => {
     );
     const kept = (await (await fetch(`${t.url}/events/${redacted[0]! + 1}`)).json()) as EventRecord;
     expect(kept.data).toMatchObject({ name: expect.any(String) });
+  });
+
+  it("annal fsck finds a redaction record for every missing payload", async () => {
+    const pool = new pg.Pool({ connectionString: t.annal.adminUrl, max: 1 });
+    try {
+      expect(await fsck(pool, [parseTrustedKey(verifierKey) as TrustedKey])).toMatchObject({ ok: true });
+    } finally {
+      await pool.end();
+    }
   });
 
   it("annal verify passes from the database and over HTTP", async () => {
