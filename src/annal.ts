@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { AnnalConfig } from "./config.js";
 import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
 import { createPostgresLedger, registerSigningKey, type InlineWork, type Ledger, type LedgerStats } from "./ledger/index.js";
+import { createPostgresRedactor, type Redactor } from "./ledger/redaction.js";
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
 import { createClient, createPool } from "./store/postgres/pool.js";
@@ -14,6 +15,7 @@ export interface AnnalCore {
   ledger: Ledger & { readonly queued: number; readonly stats: LedgerStats };
   reader: ReturnType<typeof createPostgresReader>;
   proofs: PostgresProofs;
+  redactor: Redactor;
   signer: Signer;
   pool: pg.Pool;
   /** A new, unconnected dedicated connection as the application role (follower leases, LISTEN). */
@@ -87,6 +89,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       ledger,
       reader,
       proofs: createPostgresProofs(pool),
+      redactor: createPostgresRedactor(pool, ledger),
       signer,
       pool,
       connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower" }),

@@ -77,7 +77,7 @@ function operations(options: ResolvedApiOptions): Record<string, JsonObject> {
       summary: "Read the global log",
       description: "Events in position order. `nextPosition` is the `fromPosition` to ask for next; it equals the request's when nothing new was returned.",
       "x-permission": "events:read",
-      parameters: [{ name: "fromPosition", in: "query", description: "First position to return (inclusive).", schema: { type: "integer", minimum: 0, default: 1 } }, limit],
+      parameters: [{ name: "fromPosition", in: "query", description: "First position to return (inclusive).", schema: { type: "integer", minimum: 1, default: 1 } }, limit],
       responses: { "200": json("The events.", ref("AllEvents")), ...standardProblems },
     },
     "GET /events/{position}": {
@@ -208,7 +208,6 @@ function schemas(options: ResolvedApiOptions): Record<string, JsonObject> {
         metadata: { type: "object" },
         data: { description: "Absent once redacted." },
         dataSalt: { type: "string", contentEncoding: "base64", description: "Absent once redacted." },
-        redacted: { type: "boolean" },
         dataHash: hash,
         prevHash: hash,
         streamPrevHash: hash,

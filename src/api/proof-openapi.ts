@@ -41,12 +41,22 @@ export function proofOperations(): Record<string, JsonObject> {
     "GET /checkpoints": {
       operationId: "checkpointAt",
       tags: ["audit"],
-      summary: "The signed checkpoint of a tree size",
-      description: "JSON by default; with `Accept: text/plain` the C2SP signed note itself, witness cosignatures included.",
+      summary: "The signed checkpoint of a tree size, or a page of checkpoints",
+      description:
+        "With `treeSize`: that checkpoint, JSON by default; with `Accept: text/plain` the C2SP signed note itself, witness cosignatures included. " +
+        "Without `treeSize`: a page `{checkpoints, nextTreeSize}` of the checkpoints with tree size >= `fromTreeSize`, ascending; continue from `nextTreeSize`. " +
+        "A page shorter than `limit` reached the latest checkpoint at the time of the request.",
       "x-permission": "audit:read",
-      parameters: [size("treeSize", "A checkpointed tree size.", true)],
+      parameters: [
+        size("treeSize", "A checkpointed tree size (one checkpoint); not with fromTreeSize or limit."),
+        size("fromTreeSize", "Smallest tree size of the page (default 1)."),
+        { name: "limit", in: "query", required: false, description: "Checkpoints per page (default 100, at most the server's read limit, 1000 by default).", schema: { type: "integer", minimum: 1 } },
+      ],
       responses: {
-        "200": { description: "The checkpoint.", content: { "application/json": { schema: ref("Checkpoint") }, "text/plain": { schema: { type: "string", description: "C2SP signed note." } } } },
+        "200": {
+          description: "The checkpoint, or a page of checkpoints.",
+          content: { "application/json": { schema: { oneOf: [ref("Checkpoint"), ref("CheckpointPage")] } }, "text/plain": { schema: { type: "string", description: "C2SP signed note." } } },
+        },
         ...common,
       },
     },
@@ -77,6 +87,12 @@ export function proofSchemas(): Record<string, JsonObject> {
       required: ["from", "to", "path"],
       additionalProperties: false,
       properties: { from: safeInteger, to: safeInteger, path: hashes },
+    },
+    CheckpointPage: {
+      type: "object",
+      required: ["checkpoints", "nextTreeSize"],
+      additionalProperties: false,
+      properties: { checkpoints: { type: "array", items: ref("Checkpoint") }, nextTreeSize: safeInteger },
     },
     EventReceipt: {
       type: "object",

@@ -48,7 +48,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
   const docsPage = renderDocsPage(openApi);
 
   return [
-    ...createProofRoutes(deps),
+    ...createProofRoutes(deps, options),
     {
       method: "POST",
       path: "/streams/:streamId/events",
@@ -94,7 +94,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
       permission: "events:read",
       acceptsBody: false,
       async handler(c) {
-        const fromPosition = integerQuery(c, "fromPosition", { min: 0, fallback: 1 });
+        const fromPosition = integerQuery(c, "fromPosition", { min: 1, fallback: 1 });
         const limit = readLimit(c);
         const events = await reader.readAll({ fromPosition, limit });
         const last = events[events.length - 1];
