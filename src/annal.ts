@@ -5,6 +5,7 @@ import type { AnnalConfig } from "./config.js";
 import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
 import { createPostgresLedger, registerSigningKey, type InlineWork, type Ledger, type LedgerStats } from "./ledger/index.js";
 import { createDatabaseGate, type DatabaseGate } from "./ledger/database-gate.js";
+import { createPostgresRedactor, type Redactor } from "./ledger/redaction.js";
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
 import { isConnectionError } from "./store/postgres/errors.js";
@@ -16,6 +17,7 @@ export interface AnnalCore {
   ledger: Ledger & { readonly queued: number; readonly stats: LedgerStats };
   reader: ReturnType<typeof createPostgresReader>;
   proofs: PostgresProofs;
+  redactor: Redactor;
   signer: Signer;
   pool: pg.Pool;
   /** A new, unconnected dedicated connection as the application role (follower leases, LISTEN). */
@@ -108,6 +110,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       ledger,
       reader,
       proofs: createPostgresProofs(pool),
+      redactor: createPostgresRedactor(pool, ledger),
       signer,
       pool,
       connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower" }),

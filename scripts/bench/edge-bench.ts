@@ -28,7 +28,7 @@ export async function benchEdge(): Promise<{ name: string; perSecond: number; mi
   const app = createApp({
     ledger: ledger as never,
     reader: { readStream: unused, readAll: unused, readEvent: unused, latestCheckpoint: unused, publicKeys: unused },
-    proofs: { inclusionProof: unused, consistencyProof: unused, checkpointAt: unused },
+    proofs: { inclusionProof: unused, consistencyProof: unused, checkpointAt: unused, listCheckpoints: unused },
     ready: () => Promise.resolve(true),
     logger: pino({ level: "silent" }),
     metrics: new Registry(),

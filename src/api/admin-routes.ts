@@ -1,6 +1,7 @@
 import type { ApiDeps, ResolvedApiOptions } from "./context.js";
 import { createDocsRoutes } from "./docs-routes.js";
 import { createProjectionRoutes } from "./projection-routes.js";
+import { createRedactionRoutes } from "./redaction-routes.js";
 import { defineRoute, type RouteDefinition } from "./route-definition.js";
 import { createRoutes } from "./routes.js";
 import { AnyObject } from "./schemas.js";
@@ -31,7 +32,7 @@ export function createAdminRoutes(deps: ApiDeps): RouteDefinition[] {
  * test and the app read this one list. A route added here is documented by its definition.
  */
 export function createRouteTable(deps: ApiDeps, options: ResolvedApiOptions): RouteDefinition[] {
-  const table: RouteDefinition[] = [...createRoutes(deps, options), ...createAdminRoutes(deps), ...createProjectionRoutes(deps, options)];
+  const table: RouteDefinition[] = [...createRoutes(deps, options), ...createAdminRoutes(deps), ...createProjectionRoutes(deps, options), ...createRedactionRoutes(deps)];
   table.push(...createDocsRoutes(() => table, { ...options, identityProviderPath: deps.identityProvider?.mountPath }));
   return table;
 }

@@ -26,6 +26,7 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_METHOD_NOT_ALLOWED: { status: 405, slug: "method-not-allowed", title: "Method not allowed" },
   ERR_EXPECTED_VERSION: { status: 409, slug: "expected-version", title: "Stream version does not match the expected version" },
   ERR_DUPLICATE_EVENT: { status: 409, slug: "duplicate-event", title: "An event with this eventId already exists" },
+  ERR_ALREADY_REDACTED: { status: 409, slug: "already-redacted", title: "The event's payload is already redacted" },
   ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, slug: "idempotency-in-flight", title: "A request with this idempotency key is in progress" },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, slug: "payload-too-large", title: "Request body too large" },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, slug: "unsupported-media-type", title: "Unsupported media type" },
@@ -36,6 +37,9 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_FENCED: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_FAILED: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_CHANGED: { status: 500, slug: "internal", title: "Internal error" },
+  // Its own type and title (5xx details stay generic): an operator must tell a corrupted
+  // store from a bug, and a client that the server refused to serve an unverifiable proof.
+  ERR_STORE_CORRUPT: { status: 500, slug: "store-corrupt", title: "Stored state is corrupt" },
   ERR_MIGRATION_CHANGED: { status: 500, slug: "internal", title: "Internal error" },
   ERR_CONFIG: { status: 500, slug: "internal", title: "Internal error" },
   ERR_INTERNAL: { status: 500, slug: "internal", title: "Internal error" },

@@ -103,7 +103,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
       tags: ["events"],
       summary: "Read the global log",
       description: "Events in position order. `nextPosition` is the `fromPosition` to ask for next; it equals the request's when nothing new was returned.",
-      request: { query: Type.Object({ fromPosition: SafeInteger({ default: 1, description: "First position to return (inclusive)." }), limit }) },
+      request: { query: Type.Object({ fromPosition: SafeInteger({ minimum: 1, default: 1, description: "First position to return (inclusive)." }), limit }) },
       responses: { 200: json("The events.", AllEvents) },
       async handle(c, { query: { fromPosition, limit } }) {
         const events = await reader.readAll({ fromPosition, limit });
@@ -151,7 +151,7 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         return c.json(checkpointJson(checkpoint));
       },
     }),
-    ...createProofRoutes(deps),
+    ...createProofRoutes(deps, options),
     defineRoute({
       method: "GET",
       path: "/keys",

@@ -83,7 +83,6 @@ export const EventRecord = Type.Object(
     metadata: Type.Object({}, { additionalProperties: true }),
     data: Type.Optional(Type.Unknown({ description: "Absent once redacted." })),
     dataSalt: Type.Optional(Base64("Absent once redacted.")),
-    redacted: Type.Optional(Type.Boolean()),
     dataHash: Hash,
     prevHash: Hash,
     streamPrevHash: Hash,

@@ -88,6 +88,7 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       ledger: wakeup === undefined ? annal.ledger : notifyingLedger(annal, wakeup),
       reader: annal.reader,
       proofs: annal.proofs,
+      redactor: annal.redactor,
       ready: annal.ready,
       projections: projections?.api,
       // ANNAL_TEST_LOG=debug shows the server's log when a test needs explaining.

@@ -41,7 +41,7 @@ export interface EncodedEventRow extends Omit<EventRow, "data_hash" | "prev_hash
   salt: string | null;
 }
 
-/** A row read with ENCODED_EVENT_COLUMNS (or ENCODED_HEADER_COLUMNS with `payload` false: no data, no redaction mark). */
+/** A row read with ENCODED_EVENT_COLUMNS (or ENCODED_HEADER_COLUMNS with `payload` false: no data). */
 export function recordFromEncodedRow(row: EncodedEventRow, payload = true): EventRecord {
   const record: EventRecord = {
     position: row.position,
@@ -58,9 +58,8 @@ export function recordFromEncodedRow(row: EncodedEventRow, payload = true): Even
     hash: row.hash,
     signature: row.signature,
   };
-  if (!payload) return record;
-  if (row.data === null || row.salt === null) record.redacted = true;
-  else {
+  // A redacted event has neither data nor dataSalt (docs/verification.md §3).
+  if (payload && row.data !== null && row.salt !== null) {
     record.data = JSON.parse(row.data) as JsonValue;
     record.dataSalt = row.salt;
   }
@@ -94,10 +93,7 @@ function baseRecord(row: EventRow, metadata: JsonObject): EventRecord {
  */
 export function verifiableFromRow(row: EventRow): { record: EventRecord; stored: StoredCanonical } {
   const record = baseRecord(row, {});
-  if (row.data === null || row.salt === null) {
-    record.redacted = true;
-    return { record, stored: { metadata: row.metadata } };
-  }
+  if (row.data === null || row.salt === null) return { record, stored: { metadata: row.metadata } };
   record.dataSalt = row.salt.toString("base64");
   return { record, stored: { data: row.data, metadata: row.metadata } };
 }
@@ -105,8 +101,7 @@ export function verifiableFromRow(row: EventRow): { record: EventRecord; stored:
 /** A stored row as the record the core hashes; a missing payload row means redacted. */
 export function recordFromRow(row: EventRow): EventRecord {
   const record = baseRecord(row, JSON.parse(row.metadata) as JsonObject);
-  if (row.data === null || row.salt === null) record.redacted = true;
-  else {
+  if (row.data !== null && row.salt !== null) {
     record.data = JSON.parse(row.data) as JsonValue;
     record.dataSalt = row.salt.toString("base64");
   }
