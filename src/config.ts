@@ -41,6 +41,16 @@ export interface AnnalConfig {
   publicUrl: string | undefined;
   /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
   databaseAllowInsecure: boolean;
+  /**
+   * ANNAL_REQUEST_TIMEOUT_MS (default 5000): every request is answered within it, 503
+   * when a dependency does not answer. Appends are bounded just below it (by 500 ms) so
+   * that they answer with what is known of their outcome.
+   */
+  requestTimeoutMs: number;
+  /** ANNAL_DB_CONNECT_TIMEOUT_MS (default 1500): opening a connection or waiting for a free one. */
+  databaseConnectTimeoutMs: number;
+  /** ANNAL_DB_STATEMENT_TIMEOUT_MS (default 3000): one statement's answer, timed by the client. */
+  databaseStatementTimeoutMs: number;
   /** Projections run by this instance (ANNAL_PROJECTIONS): names, `all` (default) or `none`. */
   projections: readonly string[] | "all" | "none";
   /** Folder of projection folders (ANNAL_PROJECTIONS_DIR); undefined: the ones shipped in projections/. */
@@ -114,7 +124,9 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     projections: projectionList(env.ANNAL_PROJECTIONS),
     projectionsDir: env.ANNAL_PROJECTIONS_DIR ? resolve(env.ANNAL_PROJECTIONS_DIR) : undefined,
     projectionBatchSize: integer(env, "ANNAL_PROJECTION_BATCH", 1000, 1, 50_000),
-    readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 5000, 0, 60_000),
+    // Below the request bound (ANNAL_REQUEST_TIMEOUT_MS), so the wait ends with its own 503.
+    readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 3000, 0, 60_000),
+    ...timeouts(env),
   };
 }
 
@@ -125,6 +137,26 @@ function projectionList(raw: string | undefined): readonly string[] | "all" | "n
   const bad = names.filter((n) => !/^[a-z][a-z0-9_]{0,40}$/.test(n));
   if (bad.length > 0) throw new LedgerError("ERR_CONFIG", `ANNAL_PROJECTIONS must be all, none or a comma list of projection names; refused: ${bad.join(", ")}`);
   return names;
+}
+
+function timeouts(env: Env): Pick<AnnalConfig, "requestTimeoutMs" | "databaseConnectTimeoutMs" | "databaseStatementTimeoutMs"> {
+  const requestTimeoutMs = integer(env, "ANNAL_REQUEST_TIMEOUT_MS", 5000, 1000, 600_000);
+  const databaseConnectTimeoutMs = integer(env, "ANNAL_DB_CONNECT_TIMEOUT_MS", 1500, 100, 600_000);
+  const databaseStatementTimeoutMs = integer(env, "ANNAL_DB_STATEMENT_TIMEOUT_MS", 3000, 100, 600_000);
+  // An append waits for a connection and then its statement; both must fit in its bound
+  // (requestTimeoutMs - 500), or the bound would answer "outcome unknown" for appends the
+  // database was merely slow to refuse.
+  if (databaseConnectTimeoutMs + databaseStatementTimeoutMs > requestTimeoutMs - 500) {
+    throw new LedgerError(
+      "ERR_CONFIG",
+      `ANNAL_DB_CONNECT_TIMEOUT_MS + ANNAL_DB_STATEMENT_TIMEOUT_MS (${databaseConnectTimeoutMs} + ${databaseStatementTimeoutMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500})`,
+    );
+  }
+  const readWaitMs = integer(env, "ANNAL_READ_WAIT_MS", 3000, 0, 60_000);
+  if (readWaitMs > requestTimeoutMs - 500) {
+    throw new LedgerError("ERR_CONFIG", `ANNAL_READ_WAIT_MS (${readWaitMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500}): a read-your-writes read must answer within the request bound`);
+  }
+  return { requestTimeoutMs, databaseConnectTimeoutMs, databaseStatementTimeoutMs };
 }
 
 function authMode(raw: string | undefined): "oidc" | "off" {

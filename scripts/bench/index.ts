@@ -168,8 +168,12 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=lib,http,emmett,verify,projections picks sections (all by default).
-    const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify,projections").split(","));
+    // BENCH_ONLY=edge,lib,http,emmett,verify,projections picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections").split(","));
+    if (only.has("edge")) {
+      const { benchEdge } = await import("./edge-bench.js");
+      for (const r of await benchEdge()) console.log(`${r.name.padEnd(62)} ${r.perSecond.toFixed(0).padStart(6)} req/s  ${r.microsPerRequest.toFixed(1)} µs wall  ${r.cpuMicrosPerRequest.toFixed(1)} µs CPU per request (in process, no database)`);
+    }
     if (only.has("lib")) await benchLedger(adminUrl, join(dir, "lib"));
     if (only.has("http")) await benchHttp(adminUrl, join(dir, "http"));
     if (only.has("http")) await benchHttpBaseline();

@@ -73,6 +73,8 @@ export interface ApiOptions {
   maxReadLimit?: number;
   /** Supported and deprecated API versions; default `API_VERSIONS`. */
   apiVersions?: ApiVersionPolicy;
+  /** Every request is answered within this (503 past it). Default 5000 ms. */
+  requestTimeoutMs?: number;
 }
 
 export type ResolvedApiOptions = Required<ApiOptions>;
@@ -84,6 +86,7 @@ export function resolveApiOptions(options: ApiOptions = {}): ResolvedApiOptions 
     maxJsonDepth: options.maxJsonDepth ?? 32,
     maxReadLimit: options.maxReadLimit ?? 1000,
     apiVersions: options.apiVersions ?? API_VERSIONS,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5000,
   };
 }
 

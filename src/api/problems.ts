@@ -46,6 +46,9 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_PROJECTION_BEHIND: { status: 503, slug: "projection-behind", title: "The read model has not reached the requested position yet" },
   ERR_OVERLOADED: { status: 503, slug: "overloaded", title: "Service overloaded" },
   ERR_UNAVAILABLE: { status: 503, slug: "unavailable", title: "Service unavailable" },
+  // Not ERR_UNAVAILABLE: that one promises nothing happened; this one says "maybe", so
+  // the client must retry with the same Idempotency-Key (which resolves it exactly once).
+  ERR_OUTCOME_UNKNOWN: { status: 503, slug: "outcome-unknown", title: "Outcome unknown; retry with the same Idempotency-Key" },
 };
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -89,7 +92,7 @@ export function buildProblem(input: {
     type: problemTypeUri(input.code),
     title: problem.title,
     status: problem.status,
-    detail: serverError ? genericDetail(problem.status) : input.detail,
+    detail: serverError ? genericDetail(problem.status, input.code) : input.detail,
     code: input.code,
     requestId: input.requestId,
   };
@@ -102,7 +105,8 @@ export function buildProblem(input: {
   return body;
 }
 
-function genericDetail(status: number): string {
+function genericDetail(status: number, code: LedgerErrorCode): string {
+  if (code === "ERR_OUTCOME_UNKNOWN") return "The request may or may not have taken effect; retry it with the same Idempotency-Key.";
   return status === 503 ? "The service cannot take this request now; retry later." : "An internal error occurred; quote the requestId when reporting it.";
 }
 

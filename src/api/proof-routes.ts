@@ -1,13 +1,22 @@
+import { Type } from "@sinclair/typebox";
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { Counter, type Registry } from "prom-client";
 import { decodeHash, fromBase64, isLedgerError, leafHash, LedgerError, toBase64, verifyConsistencyProof, verifyInclusionProof } from "../core/index.js";
 import type { CheckpointView } from "../ledger/types.js";
-import { RECEIPT_FORMAT, type EventReceipt } from "../verify/receipt.js";
+import { RECEIPT_FORMAT, type EventReceipt as EventReceiptJson } from "../verify/receipt.js";
 import type { ApiDeps, AppEnv } from "./context.js";
-import { integerPathParameter, integerQuery } from "./query.js";
+import { PROBLEM_CONTENT_TYPE } from "./problems.js";
 import { checkpointJson, eventJson } from "./representations.js";
-import type { RouteDefinition } from "./routes.js";
+import { defineRoute, type ResponseSpec, type RouteDefinition } from "./route-definition.js";
+import { Checkpoint, CheckpointPage, ConsistencyProof, EventReceipt, InclusionProof, Problem, SafeInteger, Text } from "./schemas.js";
+
+const problem = (description: string): ResponseSpec => ({ description, content: { [PROBLEM_CONTENT_TYPE]: Problem } });
+const common = {
+  400: problem("A parameter beyond the tree (`ERR_INVALID_INPUT`)."),
+  404: problem("No checkpoint of that tree size, or no event at that position (`ERR_NOT_FOUND`)."),
+};
+const size = (description: string) => SafeInteger({ minimum: 1, description });
 
 /**
  * Proof, checkpoint and receipt routes for auditors: everything they return verifies
@@ -81,78 +90,101 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
     return checkpoint;
   }
 
-  /** `treeSize` query or the latest checkpoint; 404 when that size was never checkpointed. */
-  async function checkpointFor(c: Context<AppEnv>, name: string): Promise<CheckpointView> {
-    const size = integerQuery(c, name, { min: 1, fallback: 0 });
-    return size === 0 ? latest() : checkpointOfSize(size);
-  }
-
-  async function listPage(c: Context<AppEnv>): Promise<{ checkpoints: CheckpointView[]; nextTreeSize: number }> {
-    const fromTreeSize = integerQuery(c, "fromTreeSize", { min: 1, fallback: 1 });
-    const limit = integerQuery(c, "limit", { min: 1, max: maxLimit, fallback: Math.min(100, maxLimit) });
-    const page = await proofs.listCheckpoints(fromTreeSize, limit);
-    const last = page[page.length - 1];
-    // As GET /events: continue from nextTreeSize; a page shorter than limit reached the
-    // latest checkpoint at the time of the request.
-    return { checkpoints: page.map(checkpointJson), nextTreeSize: last === undefined ? fromTreeSize : last.treeSize + 1 };
-  }
+  /** The checkpoint of `treeSize`, or the latest when absent; 404 when that size was never checkpointed. */
+  const checkpointFor = (treeSize: number | undefined) => (treeSize === undefined ? latest() : checkpointOfSize(treeSize));
 
   return [
-    {
+    defineRoute({
       method: "GET",
       path: "/proofs/inclusion",
       permission: "audit:read",
-      acceptsBody: false,
-      async handler(c) {
-        const position = requiredInteger(c, "position");
-        const checkpoint = await checkpointFor(c, "treeSize");
+      operationId: "inclusionProof",
+      tags: ["audit"],
+      summary: "RFC 9162 inclusion proof of an event in a checkpoint",
+      description:
+        "The audit path of the event at `position` (leaf index `position - 1`) in the tree of a signed checkpoint. Verify with `annal/verify` `verifyInclusion` against the root of a checkpoint whose signature you checked.",
+      request: { query: Type.Object({ position: size("Position of the event."), treeSize: Type.Optional(size("A checkpointed tree size >= position; default the latest checkpoint.")) }) },
+      responses: { 200: { description: "The proof.", content: { "application/json": InclusionProof } }, ...common },
+      async handle(c, { query: { position, treeSize } }) {
+        const checkpoint = await checkpointFor(treeSize);
         if (position > checkpoint.treeSize) {
           throw new LedgerError("ERR_INVALID_INPUT", `position ${position} is beyond the tree of size ${checkpoint.treeSize}`, { details: { parameter: "position", treeSize: checkpoint.treeSize } });
         }
         const auditPath = await verifiedInclusion(c, position, checkpoint);
         return c.json({ leafIndex: position - 1, treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash, auditPath });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/proofs/consistency",
       permission: "audit:read",
-      acceptsBody: false,
-      async handler(c) {
-        const from = requiredInteger(c, "from");
-        const to = await checkpointFor(c, "to");
-        if (from > to.treeSize) {
-          throw new LedgerError("ERR_INVALID_INPUT", `from ${from} is larger than to ${to.treeSize}`, { details: { parameter: "from", treeSize: to.treeSize } });
+      operationId: "consistencyProof",
+      tags: ["audit"],
+      summary: "RFC 9162 consistency proof between two tree sizes",
+      description: "Proves that the tree of size `to` (a checkpointed size) extends the tree of size `from` without rewriting it.",
+      request: { query: Type.Object({ from: size("The earlier tree size (1..to)."), to: Type.Optional(size("A checkpointed tree size; default the latest checkpoint.")) }) },
+      responses: { 200: { description: "The proof.", content: { "application/json": ConsistencyProof } }, ...common },
+      async handle(c, { query }) {
+        const to = await checkpointFor(query.to);
+        if (query.from > to.treeSize) {
+          throw new LedgerError("ERR_INVALID_INPUT", `from ${query.from} is larger than to ${to.treeSize}`, { details: { parameter: "from", treeSize: to.treeSize } });
         }
-        const path = await verifiedConsistency(c, from, to);
-        return c.json({ from, to: to.treeSize, path });
+        const path = await verifiedConsistency(c, query.from, to);
+        return c.json({ from: query.from, to: to.treeSize, path });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/checkpoints",
       permission: "audit:read",
-      acceptsBody: false,
-      async handler(c) {
-        // Without treeSize: a page of checkpoints, ascending (docs/verification.md section 11).
-        if (c.req.query("treeSize") === undefined) return c.json(await listPage(c));
-        if (c.req.query("fromTreeSize") !== undefined || c.req.query("limit") !== undefined) {
+      operationId: "checkpoints",
+      tags: ["audit"],
+      summary: "The signed checkpoint of a tree size, or a page of all of them",
+      description:
+        "With `treeSize`: that checkpoint; JSON by default, with `Accept: text/plain` the C2SP signed note itself, witness cosignatures included. " +
+        "Without it: checkpoints in ascending tree size from `fromTreeSize`, at most `limit`, and `nextTreeSize` to continue from (docs/verification.md section 11).",
+      request: {
+        query: Type.Object({
+          treeSize: Type.Optional(size("A checkpointed tree size.")),
+          fromTreeSize: Type.Optional(size("List from this tree size (default 1).")),
+          limit: Type.Optional(SafeInteger({ minimum: 1, maximum: maxLimit, description: `Most checkpoints per page (default ${Math.min(100, maxLimit)}).` })),
+        }),
+      },
+      responses: {
+        200: { description: "The checkpoint, or a page of checkpoints.", content: { "application/json": Type.Union([Checkpoint, CheckpointPage]), "text/plain": Text("C2SP signed note.") } },
+        400: problem("`treeSize` together with `fromTreeSize` or `limit` (`ERR_INVALID_INPUT`)."),
+        404: common[404],
+      },
+      async handle(c, { query: { treeSize, fromTreeSize, limit } }) {
+        if (treeSize === undefined) {
+          const from = fromTreeSize ?? 1;
+          const page = await proofs.listCheckpoints(from, limit ?? Math.min(100, maxLimit));
+          const last = page[page.length - 1];
+          // As GET /events: continue from nextTreeSize; a page shorter than limit reached the latest checkpoint.
+          return c.json({ checkpoints: page.map(checkpointJson), nextTreeSize: last === undefined ? from : last.treeSize + 1 });
+        }
+        if (fromTreeSize !== undefined || limit !== undefined) {
           throw new LedgerError("ERR_INVALID_INPUT", "treeSize selects one checkpoint; fromTreeSize and limit page the list: give one or the other", { details: { parameter: "treeSize" } });
         }
-        const checkpoint = await checkpointOfSize(requiredInteger(c, "treeSize"));
+        const checkpoint = await checkpointOfSize(treeSize);
         const type = accepts(c, { header: "Accept", supports: ["application/json", "text/plain"], default: "application/json" });
         c.header("Vary", "Accept", { append: true });
         if (type === "text/plain") return c.text(checkpoint.note);
         return c.json(checkpointJson(checkpoint));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/events/:position/receipt",
       permission: "audit:read",
-      acceptsBody: false,
-      async handler(c) {
-        const position = integerPathParameter(c.req.param("position") ?? "", "position");
+      operationId: "eventReceipt",
+      tags: ["audit"],
+      summary: "A stand-alone receipt for one event",
+      description:
+        "The full event, its inclusion proof and the latest signed checkpoint: a JSON document that verifies offline with only the ledger's public key (`annal verify-receipt`, or `verifyReceipt` of `annal/verify`).",
+      request: { params: Type.Object({ position: SafeInteger() }) },
+      responses: { 200: { description: "The receipt.", content: { "application/json": EventReceipt } }, 404: common[404] },
+      async handle(c, { params: { position } }) {
         const record = await reader.readEvent(position);
         if (record === undefined) throw new LedgerError("ERR_NOT_FOUND", `no event at position ${position}`, { details: { position } });
         // Read after the event: the checkpoint of its own batch committed with it, so the
@@ -163,7 +195,7 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
         // event itself may be signed by a key retired since (docs/verification.md section 12).
         const keys = await reader.publicKeys();
         const key = [...keys].reverse().find((k) => k.validTo === undefined) ?? keys.find((k) => k.keyId === record.keyId);
-        const receipt: EventReceipt = {
+        const receipt: EventReceiptJson = {
           format: RECEIPT_FORMAT,
           event: eventJson(record),
           inclusionProof: { leafIndex: position - 1, treeSize: checkpoint.treeSize, auditPath },
@@ -172,14 +204,8 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
         };
         return c.json(receipt);
       },
-    },
+    }),
   ];
-}
-
-function requiredInteger(c: Context<AppEnv>, name: string): number {
-  const value = integerQuery(c, name, { min: 1, fallback: 0 });
-  if (value === 0) throw new LedgerError("ERR_INVALID_INPUT", `query parameter ${name} is required (an integer from 1)`, { details: { parameter: name } });
-  return value;
 }
 
 /** One counter per registry (several apps may share one in tests). */

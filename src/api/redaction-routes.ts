@@ -1,12 +1,30 @@
+import { Type } from "@sinclair/typebox";
 import { LedgerError } from "../core/index.js";
 import type { Redactor } from "../ledger/redaction.js";
 import type { ApiDeps } from "./context.js";
-import { readJsonBody } from "./json-body.js";
-import { integerPathParameter } from "./query.js";
+import { PROBLEM_CONTENT_TYPE } from "./problems.js";
 import { checkpointJson } from "./representations.js";
-import type { RouteDefinition } from "./routes.js";
+import { defineRoute, type ResponseSpec, type RouteDefinition } from "./route-definition.js";
+import { Checkpoint, Problem, SafeInteger } from "./schemas.js";
 
 const MAX_REASON_LENGTH = 500;
+const problem = (description: string): ResponseSpec => ({ description, content: { [PROBLEM_CONTENT_TYPE]: Problem } });
+
+const RedactRequest = Type.Object(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, description: "Why (recorded in the log)." })) },
+  { additionalProperties: false },
+);
+const Redacted = Type.Object(
+  {
+    position: SafeInteger(),
+    eventId: Type.String(),
+    streamId: Type.String(),
+    dataHash: Type.String(),
+    redaction: Type.Object({ position: SafeInteger(), streamVersion: SafeInteger(), eventId: Type.String(), hash: Type.String(), keyId: Type.String(), signature: Type.String() }),
+    checkpoint: Checkpoint,
+  },
+  { additionalProperties: false },
+);
 
 /**
  * `POST /admin/events/{position}/redact`: removes one event's payload and keeps its
@@ -15,17 +33,28 @@ const MAX_REASON_LENGTH = 500;
  */
 export function createRedactionRoutes(deps: Pick<ApiDeps, "logger"> & { redactor?: Redactor | undefined }): RouteDefinition[] {
   return [
-    {
+    defineRoute({
       method: "POST",
       path: "/admin/events/:position/redact",
       permission: "admin:*",
-      acceptsBody: true,
-      async handler(c) {
-        const position = integerPathParameter(c.req.param("position") ?? "", "position");
-        if (position < 1) throw new LedgerError("ERR_INVALID_INPUT", "position starts at 1", { details: { parameter: "position" } });
-        const body = await readJsonBody(c, 4);
-        const reason = parseReason(body);
+      operationId: "redactPayload",
+      tags: ["admin"],
+      summary: "Redact one event's payload",
+      description:
+        "Deletes the event's data and salt and keeps its hashes, so the chain, proofs and receipts still verify. Recorded first as a `PayloadRedacted` event in stream `annal:redactions` (who, why, which event, its dataHash).",
+      request: { params: Type.Object({ position: SafeInteger({ minimum: 1 }) }), body: RedactRequest },
+      maxJsonDepth: 4,
+      responses: {
+        200: { description: "Redacted; the redaction record and the checkpoint covering it.", content: { "application/json": Redacted } },
+        404: problem("No event at that position (`ERR_NOT_FOUND`)."),
+        409: problem("Already redacted, or a redaction record itself (`ERR_ALREADY_REDACTED`)."),
+        413: problem("Body too large (`ERR_PAYLOAD_TOO_LARGE`)."),
+        415: problem("Body is not `application/json` (`ERR_UNSUPPORTED_MEDIA_TYPE`)."),
+      },
+      async handle(c, { params: { position }, body }) {
         if (deps.redactor === undefined) throw new LedgerError("ERR_UNAVAILABLE", "redaction is not configured on this server");
+        const reason = body.reason;
+        if (reason !== undefined && !reason.isWellFormed()) throw new LedgerError("ERR_INVALID_INPUT", "reason must be well-formed Unicode", { details: { pointer: "/reason" } });
         const actor = c.get("principal").subject;
         const result = await deps.redactor.redact(position, { actor, ...(reason !== undefined ? { reason } : {}) });
         c.get("logger").warn({ position, actor, redactionPosition: result.record.position }, "payload redacted");
@@ -45,17 +74,6 @@ export function createRedactionRoutes(deps: Pick<ApiDeps, "logger"> & { redactor
           checkpoint: checkpointJson(result.checkpoint),
         });
       },
-    },
+    }),
   ];
-}
-
-function parseReason(body: unknown): string | undefined {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new LedgerError("ERR_INVALID_INPUT", "body must be a JSON object", { details: { pointer: "" } });
-  for (const key of Object.keys(body)) if (key !== "reason") throw new LedgerError("ERR_INVALID_INPUT", `unknown member ${key}`, { details: { pointer: `/${key}` } });
-  const reason = (body as { reason?: unknown }).reason;
-  if (reason === undefined) return undefined;
-  if (typeof reason !== "string" || reason.length === 0 || reason.length > MAX_REASON_LENGTH || !reason.isWellFormed()) {
-    throw new LedgerError("ERR_INVALID_INPUT", `reason must be a string of 1 to ${MAX_REASON_LENGTH} characters`, { details: { pointer: "/reason" } });
-  }
-  return reason;
 }

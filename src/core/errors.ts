@@ -17,6 +17,7 @@ export type LedgerErrorCode =
   | "ERR_NOT_FOUND"
   | "ERR_OVERLOADED"
   | "ERR_UNAVAILABLE"
+  | "ERR_OUTCOME_UNKNOWN"
   | "ERR_DUPLICATE_EVENT"
   | "ERR_CHAIN_BROKEN"
   | "ERR_LOG_GAP"

@@ -244,6 +244,15 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     status: (name) => readProjectionStatus(pool, name === undefined ? [...byName.keys()] : [projectionOf(name).definition.name]),
     async waitFor(name, position, timeoutMs) {
       projectionOf(name);
+      // A receipt is only given once its position is durable, so a position past the
+      // durable head names no receipt: the client's mistake (400), not a read model behind.
+      const head = await pool.query<{ position: number }>("SELECT position FROM annal.durable_head WHERE id = 1");
+      const durable = head.rows[0]?.position ?? 0;
+      if (position > durable) {
+        throw new LedgerError("ERR_INVALID_INPUT", `position ${position} is beyond the log (${durable} events are durable): no receipt names it`, {
+          details: { parameter: "minPosition", durablePosition: durable },
+        });
+      }
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { rows } = await pool.query<{ position: number }>("SELECT position FROM annal.projection_builds WHERE projection = $1 AND state = 'active'", [name]);

@@ -74,11 +74,38 @@ describe("GET /streams", () => {
     expect(body.streams).toMatchObject([{ streamId: "orders-fresh", version: 1 }]);
   });
 
-  it("answers 503 ERR_PROJECTION_BEHIND with Retry-After for a position the log has not reached", async () => {
-    const response = await fetch(`${t.url}/streams?minPosition=999999`, { headers: bearer("writer") });
-    expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("1");
-    expect(await response.json()).toMatchObject({ code: "ERR_PROJECTION_BEHIND" });
+  it("answers 503 ERR_PROJECTION_BEHIND with Retry-After for a position the log has and the catalogue has not applied, 400 for one beyond the log", async () => {
+    const act = (action: string) => fetch(`${t.url}/admin/projections/streams/${action}`, { method: "POST", headers: bearer("admin") });
+    const heartbeat = async () => ((await (await fetch(`${t.url}/projections/streams`, { headers: bearer("auditor") })).json()) as { active: { heartbeatAt: string | null } | null }).active?.heartbeatAt;
+    const before = await heartbeat();
+    expect((await act("pause")).status).toBe(202);
+    try {
+      // The follower reads the pause flag with its heartbeat. A beat may have been under way
+      // as the flag was set, so wait for two: after the second it applies nothing more.
+      const nextBeat = async (after: string | null | undefined) => {
+        for (let i = 0; i < 200; i++) {
+          const beat = await heartbeat();
+          if (beat !== after) return beat;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        throw new Error("the streams projection did not beat within 10 s");
+      };
+      await nextBeat(await nextBeat(before));
+      const appended = await append("orders-1", { whilePaused: true });
+      expect(appended.status).toBe(201);
+      written.set("orders-1", (written.get("orders-1") ?? 0) + 1);
+      const { events } = (await appended.json()) as { events: Array<{ position: number }> };
+      const response = await fetch(`${t.url}/streams?minPosition=${events[0]!.position}`, { headers: bearer("writer") });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("1");
+      expect(await response.json()).toMatchObject({ code: "ERR_PROJECTION_BEHIND" });
+    } finally {
+      expect((await act("resume")).status).toBe(202);
+    }
+    // No receipt names a position the log has not reached: the client's mistake, not a 5xx.
+    const beyond = await fetch(`${t.url}/streams?minPosition=999999`, { headers: bearer("writer") });
+    expect(beyond.status).toBe(400);
+    expect(await beyond.json()).toMatchObject({ code: "ERR_INVALID_INPUT", parameter: "minPosition" });
   });
 
   it("refuses bad parameters and callers without events:read", async () => {
