@@ -37,6 +37,7 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_PROJECTION_FAILED: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_CHANGED: { status: 500, slug: "internal", title: "Internal error" },
   ERR_MIGRATION_CHANGED: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_ARCHIVE: { status: 500, slug: "internal", title: "Internal error" },
   ERR_CONFIG: { status: 500, slug: "internal", title: "Internal error" },
   ERR_INTERNAL: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_BEHIND: { status: 503, slug: "projection-behind", title: "The read model has not reached the requested position yet" },

@@ -27,6 +27,7 @@ export type LedgerErrorCode =
   | "ERR_CONFLICT"
   | "ERR_MIGRATION_CHANGED"
   | "ERR_CONFIG"
+  | "ERR_ARCHIVE"
   | "ERR_INTERNAL";
 
 /**
