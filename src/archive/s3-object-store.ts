@@ -71,7 +71,7 @@ export function createS3ObjectStore(options: S3StoreOptions): ObjectStore {
         const versions: ObjectVersion[] = [];
         const stream = client.listObjects(bucket, prefix, true, { IncludeVersion: true });
         for await (const item of stream) {
-          const v = item as Minio.ObjectInfo & { versionId?: string; isLatest?: unknown; isDeleteMarker?: boolean };
+          const v = item as { name?: string; size?: number; lastModified?: Date; versionId?: string; isLatest?: unknown; isDeleteMarker?: boolean };
           if (!v.name) continue;
           versions.push({
             name: v.name,

@@ -4,6 +4,7 @@ import { isLedgerError } from "../core/index.js";
 import { loadConfig } from "../config.js";
 import { migrate } from "../store/postgres/migrate.js";
 import { createPool } from "../store/postgres/pool.js";
+import { registerArchiveCommands, runBundleVerify } from "./archive-commands.js";
 import { registerAuditCommands, runAuditVerify } from "./audit-commands.js";
 import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
 import { exampleUsage, serve } from "./serve.js";
@@ -61,11 +62,14 @@ program
   .option("--url <url>", "verify the log served by a running Annal")
   .option("--witness <state-file>", "with --url: check the latest checkpoint is consistent with the one saved in this file, then save it")
   .option("--file <export>", "verify an `annal export` file offline")
+  .option("--bundle <file>", "verify one sealed segment bundle (.tar from the archive) offline; needs --public-key")
+  .option("--witness-key <vkey>", "with --bundle: require this witness's cosignature; repeatable", collect, [])
   .option("--public-key <key>", "trust only this key (C2SP verifier key or base64 Ed25519); repeatable", collect, [])
   .option("--origin <origin>", "expected checkpoint origin")
   .option("--fast", "skip per-event signatures (chain, hashes and checkpoint signatures only)")
   .option("--no-progress", "no progress bar")
-  .action(async (opts: { databaseUrl?: string; url?: string; witness?: string; file?: string; publicKey: string[]; origin?: string; fast?: boolean; progress: boolean }) => {
+  .action(async (opts: { databaseUrl?: string; url?: string; witness?: string; file?: string; bundle?: string; witnessKey: string[]; publicKey: string[]; origin?: string; fast?: boolean; progress: boolean }) => {
+    if (opts.bundle) return runBundleVerify({ ...opts, bundle: opts.bundle });
     if (opts.witness || opts.file) return runAuditVerify(opts);
     if (!opts.databaseUrl === !opts.url) throw new InvalidArgumentError("give exactly one of --database-url or --url");
     const source = opts.url ? createHttpSource(opts.url) : createDatabaseSource(opts.databaseUrl!);
@@ -90,6 +94,7 @@ program
   });
 
 registerAuditCommands(program);
+registerArchiveCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isLedgerError(error)) console.error(`annal: ${error.code}: ${error.message}`);

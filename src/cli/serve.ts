@@ -10,6 +10,8 @@ import { withCosignatures } from "../witness/cosigned-checkpoints.js";
 import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submitter.js";
 import { createListeningWakeup, createLogNotifier, type LogWakeup } from "../follower/index.js";
 import { openAccess } from "./access.js";
+import { createCoreSealer } from "./archive-commands.js";
+import type { SealerService } from "../archive/sealer.js";
 
 export interface RunningAnnal {
   url: string;
@@ -40,6 +42,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   // Followers in this process wake at once after a durable batch; those in other processes by NOTIFY.
   let logWakeup: LogWakeup | undefined;
   let notifier: ReturnType<typeof createLogNotifier> | undefined;
+  let sealer: SealerService | undefined;
   const core = await openAnnal(config, logger, {
     onBatch: ({ events, durationMs }) => {
       batchEvents.observe(events);
@@ -59,6 +62,13 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     const { reader, proofs } = withCosignatures(core.reader, core.proofs, cosignatures);
     submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
     submitter.notify();
+    // --- archive (issue 10): the sealer follower; refuses a bucket without COMPLIANCE Object Lock at start-up.
+    if (config.archive === undefined) logger.warn("no archive: sealed segments are off (set ANNAL_ARCHIVE=s3://bucket/prefix)");
+    else {
+      sealer = createCoreSealer(core, config, logger.child({ component: "archive" }), { wakeup: logWakeup });
+      await sealer.start();
+    }
+    // --- end archive
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
       { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
@@ -77,12 +87,14 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       async close() {
         await server.close();
         await submitter?.close();
+        await sealer?.stop();
         await logWakeup?.close();
         await notifier?.idle();
         await core.close();
       },
     };
   } catch (error) {
+    await sealer?.stop();
     await core.close();
     throw error;
   }

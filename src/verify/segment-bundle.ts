@@ -18,7 +18,6 @@ import { parseCosignerVerifierKey, verifyCosignature } from "./cosignature.js";
 import type { TrustedKey } from "./keys.js";
 import { createRangeVerifier } from "./range.js";
 import {
-  BUNDLE_FORMAT,
   CHECKPOINT_FILE,
   decodeBundle,
   EVENTS_FILE,

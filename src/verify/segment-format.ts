@@ -33,7 +33,7 @@ export type ParsedBundle = { ok: true; files: BundleFiles } | { ok: false; reaso
 export function decodeBundle(bytes: Uint8Array): ParsedBundle {
   // nanotar reads `data.buffer` from offset 0: hand it a view that starts there.
   const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-  let entries: ReturnType<typeof parseTar>;
+  let entries: Array<{ name: string; data?: Uint8Array }>;
   try {
     entries = parseTar(own);
   } catch (error) {
