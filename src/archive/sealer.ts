@@ -134,7 +134,10 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
       const from = (last?.to ?? 0) + 1;
       const { rows: cursor } = await tx.query<{ position: number }>("SELECT position FROM annal.followers WHERE name = $1", [name]);
       // Only events the follower has checked (position and prevHash link) are sealed.
-      const observed = Math.min(Number(cursor[0]?.position ?? 0), force?.upTo ?? Number.MAX_SAFE_INTEGER);
+      const checked = Number(cursor[0]?.position ?? 0);
+      // `seal --now` waits for the follower to reach its target, so segments are cut as the policy would cut them.
+      if (force && checked < force.upTo) return false;
+      const observed = Math.min(checked, force?.upTo ?? Number.MAX_SAFE_INTEGER);
       if (observed < from) return false;
       const cap = from - 1 + options.segmentEvents;
       let due = force !== undefined || observed >= cap;
@@ -374,7 +377,9 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
         [names],
       );
       const target = Number(rows[0]?.tree_size ?? 0);
-      const before = (await lastSegment(deps.pool))?.segment ?? 0;
+      // Segments planned by an earlier call that failed are finished (and reported) by this one.
+      const { rows: done } = await deps.pool.query<{ segment: number | null }>("SELECT max(segment) AS segment FROM annal.archive_segments WHERE state = 'sealed' AND sealed_event_position IS NOT NULL");
+      const before = Number(done[0]?.segment ?? 0);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const last = await lastSegment(deps.pool);

@@ -5,23 +5,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDirectoryObjectStore } from "../../src/archive/directory-object-store.js";
 import type { ObjectStore } from "../../src/archive/object-store.js";
 import { assertArchiveLocked } from "../../src/archive/open-store.js";
-import { createS3ObjectStore } from "../../src/archive/s3-object-store.js";
-import { randomName, s3Config } from "../support/services.js";
-
-export async function createLockedBucket(lock: { mode: "COMPLIANCE" | "GOVERNANCE"; days: number } | "none" | "no-default" = { mode: "COMPLIANCE", days: 1 }): Promise<{ bucket: string; store: ObjectStore; client: Minio.Client }> {
-  const config = s3Config();
-  const client = new Minio.Client(config);
-  const bucket = randomName("archive");
-  await client.makeBucket(bucket, "", lock === "none" ? {} : { ObjectLocking: true });
-  if (typeof lock === "object") await (client.setObjectLockConfig(bucket, { mode: lock.mode as Minio.RETENTION_MODES, unit: "Days" as Minio.RETENTION_VALIDITY_UNITS, validity: lock.days }) as unknown as Promise<void>);
-  const store = createS3ObjectStore({ bucket, endpoint: `http://${config.endPoint}:${config.port}`, region: "us-east-1", accessKeyId: config.accessKey, secretAccessKey: config.secretKey });
-  return { bucket, store, client };
-}
+import { createLockedBucket } from "../support/archive.js";
 
 const adapters: Array<[string, () => Promise<{ store: ObjectStore; close(): Promise<void> }>]> = [
   ["minio (Object Lock bucket)", async () => ({ store: (await createLockedBucket()).store, close: () => Promise.resolve() })],
