@@ -50,7 +50,7 @@ export function createS3ObjectStore(options: S3StoreOptions): ObjectStore {
         }
         if (!("objectLockEnabled" in info) || info.objectLockEnabled !== "Enabled") return { enabled: false };
         const config: LockConfiguration = { enabled: true };
-        if (info.mode && info.validity) config.defaultRetention = { mode: info.mode as "COMPLIANCE" | "GOVERNANCE", days: String(info.unit).toLowerCase().startsWith("year") ? info.validity * 365 : info.validity };
+        if (info.mode && info.validity) config.defaultRetention = { mode: info.mode, days: String(info.unit).toLowerCase().startsWith("year") ? info.validity * 365 : info.validity };
         return config;
       }),
     put: (name, bytes) =>
@@ -99,7 +99,7 @@ export function createS3ObjectStore(options: S3StoreOptions): ObjectStore {
         return { mode: mode === "COMPLIANCE" || mode === "GOVERNANCE" ? mode : undefined, retainUntil: info?.retainUntilDate ? new Date(info.retainUntilDate) : undefined };
       }),
     setLegalHold: (name, versionId, on) =>
-      call(`setting the legal hold of ${name}`, () => client.setObjectLegalHold(bucket, name, { versionId, status: (on ? "ON" : "OFF") as Minio.LEGAL_HOLD_STATUS }) as unknown as Promise<void>),
+      call(`setting the legal hold of ${name}`, () => client.setObjectLegalHold(bucket, name, { versionId, status: (on ? "ON" : "OFF") }) as unknown as Promise<void>),
     getLegalHold: (name, versionId) =>
       call(`reading the legal hold of ${name}`, async () => {
         // minio-js types this as the bare status, but resolves the parsed XML: { Status: "ON" }.

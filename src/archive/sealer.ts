@@ -162,7 +162,7 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
       await tx.query(
         `INSERT INTO annal.archive_segments (segment, from_position, to_position, object_name, state, checkpoint_note, keys_json, previous_manifest_hash)
          VALUES ($1, $2, $3, $4, 'planned', $5, $6, $7)`,
-        [segment, from, end.treeSize, segmentObjectName(options.prefix, from, end.treeSize), end.note, canonicalJson(keys as unknown as Parameters<typeof canonicalJson>[0]), last?.manifestHash ?? null],
+        [segment, from, end.treeSize, segmentObjectName(options.prefix, from, end.treeSize), end.note, canonicalJson(keys as unknown), last?.manifestHash ?? null],
       );
       logger?.info({ segment, from, to: end.treeSize }, "planned a segment");
       return true;
@@ -320,10 +320,10 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
     if (versions.length !== 1 || versions[0]!.versionId !== row.versionId || versions[0]!.deleteMarker) {
       return `${row.objectName} must have exactly its version ${row.versionId}; it has ${versions.map((v) => `${v.versionId}${v.deleteMarker ? " (delete marker)" : ""}`).join(", ") || "none"}`;
     }
-    const retention = await deps.store.getRetention(row.objectName, row.versionId!);
+    const retention = await deps.store.getRetention(row.objectName, row.versionId);
     if (retention.mode !== "COMPLIANCE") return `${row.objectName} version ${row.versionId} is not in COMPLIANCE mode (${retention.mode ?? "no retention"})`;
     if (!retention.retainUntil || retention.retainUntil < row.retainUntil!) return `${row.objectName} version ${row.versionId} is retained until ${retention.retainUntil?.toISOString() ?? "never"}, before ${row.retainUntil!.toISOString()}`;
-    const bytes = await deps.store.get(row.objectName, row.versionId!);
+    const bytes = await deps.store.get(row.objectName, row.versionId);
     if (sha256Base64(bytes) !== row.bundleSha256) return `${row.objectName} version ${row.versionId} does not hold the sealed bytes`;
     return undefined;
   }

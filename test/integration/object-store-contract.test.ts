@@ -29,7 +29,9 @@ describe.each(adapters)("object store contract: %s", (label, open) => {
   let first: string;
 
   beforeAll(async () => {
-    ({ store, close } = await open());
+    const opened = await open();
+    store = opened.store;
+    close = () => opened.close();
     first = (await store.put(name, new TextEncoder().encode("first bytes"))).versionId;
   });
   afterAll(() => close());

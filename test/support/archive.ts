@@ -9,7 +9,7 @@ export async function createLockedBucket(lock: { mode: "COMPLIANCE" | "GOVERNANC
   const client = new Minio.Client(config);
   const bucket = randomName("archive");
   await client.makeBucket(bucket, "", lock === "none" ? {} : { ObjectLocking: true });
-  if (typeof lock === "object") await (client.setObjectLockConfig(bucket, { mode: lock.mode as Minio.RETENTION_MODES, unit: "Days" as Minio.RETENTION_VALIDITY_UNITS, validity: lock.days }) as unknown as Promise<void>);
+  if (typeof lock === "object") await (client.setObjectLockConfig(bucket, { mode: lock.mode, unit: "Days", validity: lock.days }) as unknown as Promise<void>);
   const store = createS3ObjectStore({ bucket, endpoint: `http://${config.endPoint}:${config.port}`, region: "us-east-1", accessKeyId: config.accessKey, secretAccessKey: config.secretKey });
   return { bucket, store, client };
 }

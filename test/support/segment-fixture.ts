@@ -39,7 +39,7 @@ export function buildSegmentFixture(): SegmentFixture {
   delete redacted.dataSalt;
   redacted.redacted = true;
   const keys = { ledger: [{ keyId: key.keyId, publicKey: Buffer.from(key.publicKey).toString("base64"), noteVerifierKey: key.verifierKey }], witnesses: [witnessKey] };
-  const signer = { publicKey: key.publicKey, sign: key.sign };
+  const signer = { publicKey: key.publicKey, sign: (message: Uint8Array) => key.sign(message) };
   const first = buildBundle({ segment: 1, events: records.slice(0, 3), frontier: { size: 0, hashes: [] }, checkpointNote: notes[0]!, keys, previous: undefined }, signer);
   const tree = createMerkleAccumulator();
   for (const r of records.slice(0, 3)) tree.append(leafHash(fromBase64(r.hash)!));
