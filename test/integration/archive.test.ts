@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from "n
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cosign } from "../../src/verify/index.js";
@@ -205,6 +206,20 @@ describe("sealing into an Object Lock bucket", () => {
     const release = await runCli(["archive", "release", "segments/0000000000000101-0000000000000200.tar"], s3Env(bucket));
     expect(release.code).toBe(0);
     expect(await store.getLegalHold(v!.name, v!.versionId)).toBe(false);
+  });
+  it("a payload redacted after sealing: gone from the live log, still in the sealed bundle, and both still verify", async () => {
+    const db = new pg.Client({ connectionString: annal.adminUrl });
+    await db.connect();
+    await db.query("DELETE FROM annal.payloads WHERE position = 5");
+    await db.end();
+    expect(await annal.reader.readEvent(5)).toMatchObject({ redacted: true });
+    const [v] = (await store.listVersions("segments/")).filter((x) => x.name.includes("0001-0000000000000100"));
+    const files = auditor.decodeBundle(await store.get(v!.name, v!.versionId));
+    if (!files.ok) throw new Error(files.reason);
+    const line = new TextDecoder().decode(files.files["events.jsonl"]).split("\n")[4]!;
+    expect(JSON.parse(line)).toMatchObject({ position: 5, data: { batch: 0, i: 4 } });
+    const cli = await runCli(["archive", "verify", "--public-key", verifierKey, "--database-url", annal.adminUrl, "--no-progress"], s3Env(bucket));
+    expect(cli.code).toBe(0);
   });
 });
 
