@@ -40,12 +40,16 @@ export interface BuiltBundle {
   manifestHash: string;
 }
 
-/**
- * Builds the bundle of one segment. Deterministic: the same inputs give the same bytes
- * (canonical JSON lines, fixed tar attributes, Ed25519's deterministic signatures), so a
- * sealer that crashed can rebuild and compare with what it uploaded.
- */
-export function buildBundle(input: SegmentInput, signer: ManifestSigner): BuiltBundle {
+/** A bundle with everything but the manifest's signature: the heavy, pure part (runs in a worker). */
+export interface PreparedBundle {
+  files: Omit<BundleFiles, typeof MANIFEST_FILE>;
+  manifest: SegmentManifest;
+  /** The manifest note text to sign under `keyName`. */
+  text: string;
+  keyName: string;
+}
+
+export function prepareBundle(input: SegmentInput): PreparedBundle {
   const first = input.events[0];
   const last = input.events[input.events.length - 1];
   if (!first || !last) throw new RangeError("a segment holds at least one event");
@@ -55,7 +59,7 @@ export function buildBundle(input: SegmentInput, signer: ManifestSigner): BuiltB
   const checkpoint = parseCheckpointBody(parseNote(input.checkpointNote)?.text ?? "");
   if (!checkpoint || checkpoint.treeSize !== to) throw new RangeError(`the checkpoint must be of size ${to}`);
   const before = createMerkleAccumulator(input.frontier);
-  const files: Omit<BundleFiles, typeof MANIFEST_FILE> = {
+  const files: PreparedBundle["files"] = {
     [CHECKPOINT_FILE]: utf8(input.checkpointNote),
     [FRONTIER_FILE]: utf8(canonicalJson({ size: input.frontier.size, hashes: input.frontier.hashes.map(toBase64) })),
     [KEYS_FILE]: utf8(canonicalJson(bundleKeysJson(input.keys))),
@@ -72,10 +76,26 @@ export function buildBundle(input: SegmentInput, signer: ManifestSigner): BuiltB
     chainHead: last.hash,
     files: Object.fromEntries(LISTED_FILES.map((name) => [name, { size: files[name].length, sha256: toBase64(sha256(files[name])) }])) as SegmentManifest["files"],
   };
-  const text = formatManifestText(manifest);
-  const name = manifestKeyName(checkpoint.origin);
-  const note = formatNote(text, [{ name, keyHash: noteKeyHash(name, signer.publicKey), signature: signer.sign(utf8(text)) }]);
-  const manifestBytes = utf8(note);
-  const bytes = encodeBundle({ [MANIFEST_FILE]: manifestBytes, ...files });
-  return { bytes, sha256: toBase64(sha256(bytes)), manifest, manifestHash: toBase64(sha256(manifestBytes)) };
+  return { files, manifest, text: formatManifestText(manifest), keyName: manifestKeyName(checkpoint.origin) };
+}
+
+/** The manifest note: its text and one signature line under the archive key name. */
+export function signManifest(prepared: Pick<PreparedBundle, "text" | "keyName">, signer: ManifestSigner): string {
+  return formatNote(prepared.text, [{ name: prepared.keyName, keyHash: noteKeyHash(prepared.keyName, signer.publicKey), signature: signer.sign(utf8(prepared.text)) }]);
+}
+
+export function finishBundle(prepared: PreparedBundle, manifestNote: string): BuiltBundle {
+  const manifestBytes = utf8(manifestNote);
+  const bytes = encodeBundle({ [MANIFEST_FILE]: manifestBytes, ...prepared.files });
+  return { bytes, sha256: toBase64(sha256(bytes)), manifest: prepared.manifest, manifestHash: toBase64(sha256(manifestBytes)) };
+}
+
+/**
+ * Builds the bundle of one segment. Deterministic: the same inputs give the same bytes
+ * (canonical JSON lines, fixed tar attributes, Ed25519's deterministic signatures), so a
+ * sealer that crashed can rebuild and compare with what it uploaded.
+ */
+export function buildBundle(input: SegmentInput, signer: ManifestSigner): BuiltBundle {
+  const prepared = prepareBundle(input);
+  return finishBundle(prepared, signManifest(prepared, signer));
 }

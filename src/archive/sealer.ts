@@ -4,10 +4,10 @@ import { ARCHIVE_STREAM, type SegmentSealedData } from "../../events/index.js";
 import { canonicalJson, isLedgerError, LedgerError, toBase64, type EventRecord } from "../core/index.js";
 import { checkContiguity, readCommittedAfter, startFollower, type Follower, type LogWakeup } from "../follower/index.js";
 import type { Ledger, PublicKeyInfo } from "../ledger/types.js";
-import { frontierFromInclusionProof, parseCosignerVerifierKey, parseTrustedKey, verifyBundle, type TrustedKey } from "../verify/index.js";
+import { frontierFromInclusionProof, parseCosignerVerifierKey } from "../verify/index.js";
 import { segmentObjectName, type BundleKeys } from "../verify/segment-format.js";
-import { createNodeVerifier } from "../cli/node-verifier.js";
-import { buildBundle, type ManifestSigner } from "./build-bundle.js";
+import type { ManifestSigner } from "./build-bundle.js";
+import { createBundleWorkers, type BundleWorkers } from "./bundle-workers.js";
 import type { ObjectStore } from "./object-store.js";
 import { assertArchiveLocked } from "./open-store.js";
 import { fenced, lastSegment, moveSegment, readSegments, type SegmentRow } from "./segment-rows.js";
@@ -91,7 +91,7 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
     if (!key) throw new LedgerError("ERR_CONFIG", `witness key ${vkey} is malformed`);
     return { vkey, name: key.name };
   });
-  const verifySignature = createNodeVerifier();
+  let workers: BundleWorkers | undefined;
   let follower: Follower | undefined;
   let epoch: number | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -211,10 +211,12 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
     const proof = row.from === 1 ? [] : await deps.inclusionProof(row.from - 1, row.to);
     const frontier = { size: row.from - 1, hashes: row.from === 1 ? [] : frontierFromInclusionProof(row.from - 1, row.to, proof) };
     const keys = JSON.parse(row.keysJson) as BundleKeys;
-    const built = buildBundle({ segment: row.segment, events, frontier, checkpointNote: row.checkpointNote, keys, previous: row.previousManifestHash ?? undefined }, deps.signer);
-    // Verify locally with the same code an auditor runs, before anything leaves the machine.
-    const trusted = keys.ledger.map((k) => parseTrustedKey(k.noteVerifierKey)).filter((k): k is TrustedKey => !("error" in k));
-    const verdict = verifyBundle(built.bytes, trusted, { verifySignature, witnesses: keys.witnesses, ...(row.previousManifestHash ? { previousManifestHash: row.previousManifestHash } : {}) });
+    // Built and verified on a worker thread, with the same code an auditor runs, before anything leaves the machine.
+    const built = await workers!.build({ segment: row.segment, events, frontier, checkpointNote: row.checkpointNote, keys, previous: row.previousManifestHash ?? undefined }, deps.signer, {
+      keys: keys.ledger.map((k) => k.noteVerifierKey),
+      options: { witnesses: keys.witnesses, ...(row.previousManifestHash ? { previousManifestHash: row.previousManifestHash } : {}) },
+    });
+    const verdict = built.verdict;
     if (!verdict.ok) throw new LedgerError("ERR_CHAIN_BROKEN", `segment ${row.segment} does not verify locally (${verdict.file}${verdict.position ? ` at ${verdict.position}` : ""}): ${verdict.reason}`, { details: { position: verdict.position ?? row.from } });
     return built;
   }
@@ -336,6 +338,7 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
       await assertArchiveLocked(deps.store, options.retentionDays);
       if (!deps.store.worm) logger?.warn("the archive is a local directory: NOT WORM, development only");
       stopping = false;
+      workers = createBundleWorkers(1);
       follower = startFollower({ pool: deps.pool, connect: deps.connect, ...(deps.wakeup ? { wakeup: deps.wakeup } : {}), ...(deps.logger ? { logger: deps.logger } : {}) }, { name }, {
         start(context) {
           epoch = context.epoch;
@@ -355,6 +358,8 @@ export function createSealerService(deps: SealerDeps, options: SealerOptions): S
       if (timer) clearInterval(timer);
       await chain;
       await follower?.stop();
+      await workers?.close();
+      workers = undefined;
     },
     async status() {
       const segments = await readSegments(deps.pool, "state = 'sealed' AND segment = (SELECT max(segment) FROM annal.archive_segments WHERE state = 'sealed')");
