@@ -36,7 +36,7 @@ async function openStore(dir: string): Promise<{ store: ObjectStore; label: stri
   const client = new Minio.Client({ endPoint: url.hostname, port: Number(url.port), useSSL: url.protocol === "https:", accessKey, secretKey });
   const bucket = `bench-archive-${Date.now().toString(36)}`;
   await client.makeBucket(bucket, "", { ObjectLocking: true });
-  await (client.setObjectLockConfig(bucket, { mode: "COMPLIANCE" as Minio.RETENTION_MODES, unit: "Days" as Minio.RETENTION_VALIDITY_UNITS, validity: 1 }) as unknown as Promise<void>);
+  await (client.setObjectLockConfig(bucket, { mode: "COMPLIANCE", unit: "Days", validity: 1 }) as unknown as Promise<void>);
   return { store: createS3ObjectStore({ bucket, endpoint, region: "us-east-1", accessKeyId: accessKey, secretAccessKey: secretKey }), label: `MinIO on loopback, Object Lock COMPLIANCE bucket ${bucket}` };
 }
 

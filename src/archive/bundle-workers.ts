@@ -63,7 +63,7 @@ export function createBundleWorkers(size = 1): BundleWorkers {
     load.set(worker, load.get(worker)! + 1);
     return new Promise<T>((resolve, reject) => {
       if (broken) return reject(broken);
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      pending.set(id, { resolve: resolve, reject });
       worker.postMessage({ id, job }, transfer);
     })
       .finally(() => load.set(worker, load.get(worker)! - 1))
