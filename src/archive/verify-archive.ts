@@ -1,5 +1,5 @@
 import { type SignatureVerifier } from "../core/index.js";
-import { parseSegmentObjectName, verifyBundle, verifyConsistency, type TrustedKey } from "../verify/index.js";
+import { parseSegmentObjectName, verifyBundle, verifyConsistency, type BundleCheckOptions, type BundleVerdict, type TrustedKey } from "../verify/index.js";
 import type { ObjectStore, ObjectVersion } from "./object-store.js";
 import { assertArchiveLocked } from "./open-store.js";
 
@@ -20,6 +20,10 @@ export interface ArchiveVerifyOptions {
   live?: LiveLog;
   /** Witness cosigner keys the checkpoints must carry. */
   witnesses?: readonly string[];
+  /** Bundles verified at once (default 1). */
+  concurrency?: number;
+  /** verifyBundle elsewhere (worker threads) with the same trusted keys; in this thread when absent. */
+  verify?: (bytes: Uint8Array, options: Omit<BundleCheckOptions, "verifySignature">) => Promise<BundleVerdict>;
   onProgress?: (done: { segments: number; events: number; bytes: number }, total: { segments: number }) => void;
   now?: () => Date;
 }
@@ -62,41 +66,35 @@ export async function verifyArchive(options: ArchiveVerifyOptions): Promise<Arch
   const byName = new Map<string, ObjectVersion[]>();
   for (const v of versions) byName.set(v.name, [...(byName.get(v.name) ?? []), v]);
   const names = [...byName.keys()].sort();
+  // Objects are fetched and their bundles verified `concurrency` at a time (on worker
+  // threads when `verify` is given); the order-dependent checks (continuity, segment
+  // numbers, the manifest chain) then run over the results in name order.
+  const check = (name: string) => checkObject(name, byName.get(name)!, options, now);
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const inFlight: Array<Promise<ObjectResult>> = names.slice(0, concurrency).map(check);
   let expectedFrom = 1;
   let previous: string | undefined;
   let lastRoot: string | undefined;
-  for (const name of names) {
-    const list = byName.get(name)!;
-    const range = parseSegmentObjectName(prefix, name);
-    if (!range) return fail(name, "not a segment object name: a foreign object under the archive prefix");
-    const markers = list.filter((v) => v.deleteMarker);
-    if (markers.length > 0) return fail(name, `has a delete marker (version ${markers[0]!.versionId}): someone deleted the sealed key without a version id; the sealed version is still there but the key must hold only it`);
-    if (list.length !== 1) return fail(name, `has ${list.length} versions (${list.map((v) => v.versionId).join(", ")}): a sealed key holds exactly one; a later version was written over it`);
-    const version = list[0]!;
+  for (const [i, name] of names.entries()) {
+    const result = await inFlight[i]!;
+    if (i + concurrency < names.length) inFlight.push(check(names[i + concurrency]!));
+    if (!result.ok) {
+      await Promise.allSettled(inFlight.slice(i + 1));
+      return fail(name, result.reason);
+    }
+    const { range, verdict, retainUntil, held, bytes } = result;
     if (range.from !== expectedFrom) return fail(name, range.from > expectedFrom ? `gap: positions ${expectedFrom}..${range.from - 1} are in no segment` : `overlap: starts at ${range.from}, but positions up to ${expectedFrom - 1} are already sealed`);
-    const retention = await store.getRetention(name, version.versionId);
-    if (retention.mode !== "COMPLIANCE") return fail(name, `version ${version.versionId} is not retained in COMPLIANCE mode (${retention.mode ?? "no retention"})`);
-    const least = new Date(version.lastModified.getTime() + options.retentionDays * 86_400_000 - 60_000);
-    if (!retention.retainUntil || retention.retainUntil < least) return fail(name, `version ${version.versionId} is retained until ${retention.retainUntil?.toISOString() ?? "never"}, less than ${options.retentionDays} days after it was written`);
-    if (retention.retainUntil < now()) return fail(name, `version ${version.versionId}'s retention ended ${retention.retainUntil.toISOString()}`);
-    if (summary.retainedUntil === undefined || retention.retainUntil.toISOString() < summary.retainedUntil) summary.retainedUntil = retention.retainUntil.toISOString();
-    if (await store.getLegalHold(name, version.versionId)) summary.legalHolds++;
-    const bytes = await store.get(name, version.versionId);
-    const verdict = verifyBundle(bytes, options.keys, {
-      ...(options.verifySignature ? { verifySignature: options.verifySignature } : {}),
-      ...(previous !== undefined ? { previousManifestHash: previous } : {}),
-      ...(options.witnesses ? { witnesses: options.witnesses } : {}),
-    });
-    if (!verdict.ok) return fail(name, `${verdict.file}${verdict.position !== undefined ? ` at position ${verdict.position}` : ""}: ${verdict.reason}`);
     const m = verdict.manifest;
-    if (m.from !== range.from || m.to !== range.to) return fail(name, `the name says ${range.from}..${range.to}, the signed manifest ${m.from}..${m.to}`);
+    if (m.previous !== previous) return fail(name, `manifest.note: the previous manifest hash ${m.previous ?? "-"} is not the hash of the previous segment's manifest (${previous ?? "-"}): the chain of segments is broken`);
     if (m.segment !== summary.segments + 1) return fail(name, `is segment ${m.segment} by its manifest, but number ${summary.segments + 1} in the bucket`);
+    if (summary.retainedUntil === undefined || retainUntil < summary.retainedUntil) summary.retainedUntil = retainUntil;
+    if (held) summary.legalHolds++;
     previous = verdict.manifestHash;
     lastRoot = m.root;
     expectedFrom = m.to + 1;
     summary.segments++;
     summary.events += verdict.events;
-    summary.bytes += bytes.length;
+    summary.bytes += bytes;
     summary.lastCheckpoint = m.to;
     options.onProgress?.({ segments: summary.segments, events: summary.events, bytes: summary.bytes }, { segments: names.length });
   }
@@ -115,4 +113,35 @@ export async function verifyArchive(options: ArchiveVerifyOptions): Promise<Arch
     summary.live = { treeSize: latest.treeSize };
   }
   return { ok: true, summary };
+}
+
+type ObjectResult =
+  | { ok: true; range: { from: number; to: number }; verdict: Extract<BundleVerdict, { ok: true }>; retainUntil: string; held: boolean; bytes: number }
+  | { ok: false; reason: string };
+
+/** The checks of one object that need nothing from the others: its versions, retention, hold and bundle. */
+async function checkObject(name: string, list: readonly ObjectVersion[], options: ArchiveVerifyOptions, now: () => Date): Promise<ObjectResult> {
+  const { store } = options;
+  const bad = (reason: string): ObjectResult => ({ ok: false, reason });
+  const range = parseSegmentObjectName(options.prefix, name);
+  if (!range) return bad("not a segment object name: a foreign object under the archive prefix");
+  const markers = list.filter((v) => v.deleteMarker);
+  if (markers.length > 0) return bad(`has a delete marker (version ${markers[0]!.versionId}): someone deleted the sealed key without a version id; the sealed version is still there but the key must hold only it`);
+  if (list.length !== 1) return bad(`has ${list.length} versions (${list.map((v) => v.versionId).join(", ")}): a sealed key holds exactly one; a later version was written over it`);
+  const version = list[0]!;
+  const retention = await store.getRetention(name, version.versionId);
+  if (retention.mode !== "COMPLIANCE") return bad(`version ${version.versionId} is not retained in COMPLIANCE mode (${retention.mode ?? "no retention"})`);
+  const least = new Date(version.lastModified.getTime() + options.retentionDays * 86_400_000 - 60_000);
+  if (!retention.retainUntil || retention.retainUntil < least) return bad(`version ${version.versionId} is retained until ${retention.retainUntil?.toISOString() ?? "never"}, less than ${options.retentionDays} days after it was written`);
+  if (retention.retainUntil < now()) return bad(`version ${version.versionId}'s retention ended ${retention.retainUntil.toISOString()}`);
+  const held = await store.getLegalHold(name, version.versionId);
+  const bytes = await store.get(name, version.versionId);
+  const checkOptions = { ...(options.witnesses ? { witnesses: options.witnesses } : {}) };
+  const verdict = options.verify
+    ? await options.verify(bytes, checkOptions)
+    : verifyBundle(bytes, options.keys, { ...checkOptions, ...(options.verifySignature ? { verifySignature: options.verifySignature } : {}) });
+  if (!verdict.ok) return bad(`${verdict.file}${verdict.position !== undefined ? ` at position ${verdict.position}` : ""}: ${verdict.reason}`);
+  const m = verdict.manifest;
+  if (m.from !== range.from || m.to !== range.to) return bad(`the name says ${range.from}..${range.to}, the signed manifest ${m.from}..${m.to}`);
+  return { ok: true, range, verdict, retainUntil: retention.retainUntil.toISOString(), held, bytes: bytes.length };
 }

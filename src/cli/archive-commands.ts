@@ -7,7 +7,9 @@ import { createSealerService, type SealerService, type SealStep } from "../archi
 import { openArchiveLocation, type ArchiveLocation } from "../archive/open-store.js";
 import { verifyArchive } from "../archive/verify-archive.js";
 import { loadConfig, type AnnalConfig } from "../config.js";
-import { LedgerError } from "../core/index.js";
+import { availableParallelism } from "node:os";
+import { createBundleWorkers } from "../archive/bundle-workers.js";
+import { formatVerifierKey, LedgerError, toBase64 } from "../core/index.js";
 import type { LogWakeup } from "../follower/index.js";
 import { createPool } from "../store/postgres/pool.js";
 import { createPostgresProofs } from "../store/postgres/proofs.js";
@@ -75,6 +77,11 @@ export async function runBundleVerify(opts: { bundle: string; publicKey: string[
     console.error(`FAILED: ${opts.bundle}: ${verdict.file}${verdict.position !== undefined ? ` at position ${verdict.position}` : ""}: ${verdict.reason}`);
     process.exitCode = 1;
   }
+}
+
+/** A trusted key as text again (for a worker thread): its verifier key, or the raw key. */
+export function keyText(key: TrustedKey): string {
+  return key.name === undefined ? toBase64(key.publicKey) : formatVerifierKey(key.name, key.publicKey);
 }
 
 function trustedKeys(texts: readonly string[]): TrustedKey[] {
@@ -145,12 +152,17 @@ export function registerArchiveCommands(program: Command): void {
         const reader = pool ? createPostgresReader(pool) : undefined;
         const bar = opts.progress && process.stderr.isTTY ? new cliProgress.SingleBar({ format: "archive verify [{bar}] {value}/{total} segments | {events} events", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
         let started = false;
+        // Bundles are verified on one worker thread per core, a few fetched ahead.
+        const threads = availableParallelism();
+        const workers = createBundleWorkers(threads);
+        const keyTexts = keys.map(keyText);
         const report = await verifyArchive({
           store,
           prefix,
           keys,
           retentionDays: config.archiveRetentionDays,
-          verifySignature: createNodeVerifier(),
+          verify: (bytes, options) => workers.verify(bytes, keyTexts, options),
+          concurrency: threads + 1,
           ...(opts.witnessKey.length > 0 ? { witnesses: opts.witnessKey } : {}),
           ...(proofs && reader
             ? {
@@ -166,7 +178,10 @@ export function registerArchiveCommands(program: Command): void {
             started = true;
             bar?.update(done.segments, { events: done.events });
           },
-        }).finally(() => bar?.stop());
+        }).finally(() => {
+          bar?.stop();
+          return workers.close();
+        });
         const s = report.summary;
         const lines = [
           `${s.segments} segments, events 1..${s.lastCheckpoint} (${s.events} events, ${(s.bytes / 1e6).toFixed(1)} MB) in ${store.description}`,
