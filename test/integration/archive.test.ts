@@ -14,13 +14,13 @@ import { createSealerService, type SealerService } from "../../src/archive/seale
 import type { ObjectStore } from "../../src/archive/object-store.js";
 import { createS3ObjectStore } from "../../src/archive/s3-object-store.js";
 import { verifyArchive } from "../../src/archive/verify-archive.js";
-import { readSegments } from "../../src/archive/segment-rows.js";
+import { fenced, readSegments } from "../../src/archive/segment-rows.js";
 import { createNodeVerifier } from "../../src/cli/node-verifier.js";
 import { formatVerifierKey, toBase64 } from "../../src/core/index.js";
 import * as auditor from "../../src/verify/index.js";
 import { formatCosignerVerifierKey } from "../../src/verify/cosignature.js";
 import { startTestAnnal, type TestAnnal } from "../support/annal.js";
-import { leaseConnector } from "../support/followers.js";
+import { eventually, leaseConnector } from "../support/followers.js";
 import { runCli } from "../support/processes.js";
 import { s3Config } from "../support/services.js";
 import { createLockedBucket } from "../support/archive.js";
@@ -402,3 +402,34 @@ async function startProxy(host: string, port: number): Promise<{ port: number; s
       }),
   };
 }
+
+describe("one active sealer", () => {
+  it("a second sealer waits on standby, and a write at a stale epoch is fenced", async () => {
+    const annal = await startTestAnnal({ ANNAL_AUTH: "off" });
+    const { store } = await createLockedBucket();
+    const first = sealerFor(annal, store);
+    const second = sealerFor(annal, store);
+    try {
+      await appendEvents(annal, 2);
+      await first.start();
+      await second.start();
+      const states = await eventually(
+        () => [first.follower?.state, second.follower?.state],
+        (s) => s.includes("running") && s.includes("standby"),
+      );
+      expect([...states].sort()).toEqual(["running", "standby"]);
+      const [active, standby] = states[0] === "running" ? [first, second] : [second, first];
+      const sealed = await active.sealNow({ timeoutMs: 30_000 });
+      expect(sealed.map((s) => [s.from, s.to])).toEqual([[1, 20]]);
+      expect(standby.follower?.state).toBe("standby");
+      await expect(standby.sealNow({ timeoutMs: 1000 })).rejects.toThrow(/another sealer holds the lease/);
+      const { rows } = await annal.pool.query<{ epoch: number }>("SELECT epoch FROM annal.followers WHERE name = 'sealer:default'");
+      await expect(fenced(annal.pool, "sealer:default", Number(rows[0]!.epoch) - 1, () => Promise.resolve())).rejects.toMatchObject({ code: "ERR_FENCED" });
+      expect(await store.listVersions("segments/")).toHaveLength(1);
+    } finally {
+      await first.stop();
+      await second.stop();
+      await annal.close();
+    }
+  });
+});
