@@ -21,8 +21,8 @@ import * as auditor from "../../src/verify/index.js";
 import { formatCosignerVerifierKey } from "../../src/verify/cosignature.js";
 import { startTestAnnal, type TestAnnal } from "../support/annal.js";
 import { eventually, leaseConnector } from "../support/followers.js";
-import { runCli } from "../support/processes.js";
-import { s3Config } from "../support/services.js";
+import { runCli, startServerProcess } from "../support/processes.js";
+import { createTestDatabase, s3Config } from "../support/services.js";
 import { createLockedBucket } from "../support/archive.js";
 
 const logger = pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" });
@@ -430,6 +430,36 @@ describe("one active sealer", () => {
       await first.stop();
       await second.stop();
       await annal.close();
+    }
+  });
+});
+
+describe("the embedded default: annal serve seals into a local directory, NOT WORM", () => {
+  it("seals by the size policy into $ANNAL_HOME/archive, and archive verify says NOT WORM", async () => {
+    const db = await createTestDatabase();
+    const home = await mkdtemp(join(tmpdir(), "annal-serve-archive-"));
+    const env = { DATABASE_URL: db.url, ANNAL_HOME: home, ANNAL_ARCHIVE_SEGMENT_EVENTS: "10", ANNAL_ARCHIVE_TICK_MS: "200" };
+    const server = await startServerProcess({ ...env, ANNAL_AUTH: "off" });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(`${server.url}/streams/orders-${i}/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events: Array.from({ length: 5 }, (_, j) => ({ type: "OrderPlaced", data: { i, j } })) }) });
+        expect(response.status).toBe(201);
+      }
+      const pool = new pg.Pool({ connectionString: db.url });
+      try {
+        const rows = await eventually(() => readSegments(pool), (r) => r.some((s) => s.state === "sealed" && s.sealedEventPosition !== null));
+        expect(rows[0]).toMatchObject({ segment: 1, from: 1, state: "sealed" });
+      } finally {
+        await pool.end();
+      }
+      expect(server.output()).toMatch(/NOT WORM/);
+      const cli = await runCli(["archive", "verify", "--database-url", db.url, "--no-progress"], env);
+      expect(cli.stderr).toBe("");
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(/NOT WORM/);
+    } finally {
+      await server.stop();
+      await db.drop();
     }
   });
 });
