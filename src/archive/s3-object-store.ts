@@ -9,6 +9,12 @@ export interface S3StoreOptions {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /**
+   * Longest wait for one operation (minio-js has no request timeout of its own): past it
+   * the operation fails as retriable, so an endpoint that accepts connections and never
+   * answers cannot stall the sealer. Default 300,000 ms (a 100 MB bundle on a slow link).
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -29,11 +35,18 @@ export function createS3ObjectStore(options: S3StoreOptions): ObjectStore {
     pathStyle: true,
   });
   const { bucket } = options;
+  const timeoutMs = options.requestTimeoutMs ?? 300_000;
   const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LedgerError("ERR_UNAVAILABLE", `${what} (s3://${bucket}): no answer in ${timeoutMs} ms`, { retriable: true })), timeoutMs);
+    });
     try {
-      return await work();
+      return await Promise.race([work(), deadline]);
     } catch (error) {
       throw asStoreError(error, `${what} (s3://${bucket})`);
+    } finally {
+      clearTimeout(timer);
     }
   };
   return {

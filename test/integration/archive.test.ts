@@ -333,6 +333,22 @@ describe("MinIO unreachable while sealing", () => {
   });
 });
 
+describe("an S3 endpoint that accepts connections and never answers", () => {
+  it("fails each operation as retriable after the request timeout, instead of hanging the sealer", async () => {
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => void held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as { port: number }).port;
+    const store = createS3ObjectStore({ bucket: "any", endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", accessKeyId: "a", secretAccessKey: "b".repeat(20), requestTimeoutMs: 500 });
+    try {
+      await expect(store.lockConfiguration()).rejects.toMatchObject({ code: "ERR_UNAVAILABLE", retriable: true, message: expect.stringMatching(/no answer in 500 ms/) });
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  });
+});
+
 describe("witnessed checkpoints", () => {
   it("with a witness configured, a segment ends only at a checkpoint the witness cosigned", async () => {
     const annal = await startTestAnnal({ ANNAL_AUTH: "off" });
