@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { isValidKeyName, LedgerError } from "./core/index.js";
 import { parseWitnessesConfig, type WitnessEndpoint } from "./witness/config.js";
 
@@ -59,6 +60,19 @@ export interface AnnalConfig {
   projectionBatchSize: number;
   /** Longest a read-your-writes read waits for a projection to reach its position (ANNAL_READ_WAIT_MS). */
   readWaitMs: number;
+  /**
+   * ANNAL_ARCHIVE: where sealed segments go, `s3://bucket/prefix` (credentials from the
+   * standard AWS_* variables, never kept here) or `file:///path` (NOT WORM, development
+   * only); `off` for none. Development defaults to `file://$ANNAL_HOME/archive`;
+   * production has no default (off unless set).
+   */
+  archive: string | undefined;
+  /** ANNAL_ARCHIVE_RETENTION_DAYS: the least COMPLIANCE retention applied to a segment and required of the bucket's default. */
+  archiveRetentionDays: number;
+  /** ANNAL_ARCHIVE_SEGMENT_EVENTS: seal once this many events wait (and cut segments of about this size). */
+  archiveSegmentEvents: number;
+  /** ANNAL_ARCHIVE_SEGMENT_AGE_SECONDS: seal once the oldest unsealed event is this old. */
+  archiveSegmentAgeSeconds: number;
 }
 
 /** The embedded development identity provider runs when auth is on and no issuer is configured. */
@@ -126,6 +140,10 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     projectionBatchSize: integer(env, "ANNAL_PROJECTION_BATCH", 1000, 1, 50_000),
     // Below the request bound (ANNAL_REQUEST_TIMEOUT_MS), so the wait ends with its own 503.
     readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 3000, 0, 60_000),
+    archive: archiveUrl(env.ANNAL_ARCHIVE, envName, resolve(env.ANNAL_HOME ?? ".annal")),
+    archiveRetentionDays: integer(env, "ANNAL_ARCHIVE_RETENTION_DAYS", 2557, 1, 36_500),
+    archiveSegmentEvents: integer(env, "ANNAL_ARCHIVE_SEGMENT_EVENTS", 100_000, 1, 10_000_000),
+    archiveSegmentAgeSeconds: integer(env, "ANNAL_ARCHIVE_SEGMENT_AGE_SECONDS", 3600, 1, 31_536_000),
     ...timeouts(env),
   };
 }
@@ -157,6 +175,13 @@ function timeouts(env: Env): Pick<AnnalConfig, "requestTimeoutMs" | "databaseCon
     throw new LedgerError("ERR_CONFIG", `ANNAL_READ_WAIT_MS (${readWaitMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500}): a read-your-writes read must answer within the request bound`);
   }
   return { requestTimeoutMs, databaseConnectTimeoutMs, databaseStatementTimeoutMs };
+}
+
+function archiveUrl(raw: string | undefined, envName: string, home: string): string | undefined {
+  if (raw === "off") return undefined;
+  if (raw === undefined || raw === "") return envName === "production" ? undefined : pathToFileURL(resolve(home, "archive")).href;
+  if (!/^(s3:\/\/[^/\s]+(\/\S*)?|file:\/\/\/\S+)$/.test(raw)) throw new LedgerError("ERR_CONFIG", `ANNAL_ARCHIVE must be s3://bucket/prefix, file:///path or off, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 function authMode(raw: string | undefined): "oidc" | "off" {
@@ -225,6 +250,7 @@ export function productionProblems(config: AnnalConfig): string[] {
       problems.push(...secretProblems("the DATABASE_URL password", decodeURIComponent(url.password)));
     }
   }
+  if (config.archive?.startsWith("file:")) problems.push("the archive is a local directory (ANNAL_ARCHIVE=file://...), which is NOT WORM: set ANNAL_ARCHIVE=s3://bucket/prefix on a bucket with Object Lock in COMPLIANCE mode");
   return problems;
 }
 

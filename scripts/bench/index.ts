@@ -168,8 +168,8 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=edge,lib,http,emmett,verify,projections picks sections (all by default).
-    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections").split(","));
+    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive").split(","));
     if (only.has("edge")) {
       const { benchEdge } = await import("./edge-bench.js");
       for (const r of await benchEdge()) console.log(`${r.name.padEnd(62)} ${r.perSecond.toFixed(0).padStart(6)} req/s  ${r.microsPerRequest.toFixed(1)} µs wall  ${r.cpuMicrosPerRequest.toFixed(1)} µs CPU per request (in process, no database)`);
@@ -196,6 +196,10 @@ async function main() {
         streams: 1000,
         appends: Math.round(30_000 * SCALE),
       });
+    }
+    if (only.has("archive")) {
+      const { benchArchive } = await import("./archive-bench.js");
+      await benchArchive(await createDatabase(adminUrl, "bench_archive"), join(dir, "archive", "home"));
     }
   } finally {
     await embedded?.stop();

@@ -41,6 +41,7 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   // store from a bug, and a client that the server refused to serve an unverifiable proof.
   ERR_STORE_CORRUPT: { status: 500, slug: "store-corrupt", title: "Stored state is corrupt" },
   ERR_MIGRATION_CHANGED: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_ARCHIVE: { status: 500, slug: "internal", title: "Internal error" },
   ERR_CONFIG: { status: 500, slug: "internal", title: "Internal error" },
   ERR_INTERNAL: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_BEHIND: { status: 503, slug: "projection-behind", title: "The read model has not reached the requested position yet" },

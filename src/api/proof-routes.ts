@@ -9,16 +9,14 @@ import type { ApiDeps, AppEnv } from "./context.js";
 import { PROBLEM_CONTENT_TYPE } from "./problems.js";
 import { checkpointJson, eventJson } from "./representations.js";
 import { defineRoute, type ResponseSpec, type RouteDefinition } from "./route-definition.js";
-import { Checkpoint, ConsistencyProof, EventReceipt, InclusionProof, Problem, SafeInteger, Text } from "./schemas.js";
+import { Checkpoint, CheckpointPage, ConsistencyProof, EventReceipt, InclusionProof, Problem, SafeInteger, Text } from "./schemas.js";
 
 const problem = (description: string): ResponseSpec => ({ description, content: { [PROBLEM_CONTENT_TYPE]: Problem } });
 const common = {
   400: problem("A parameter beyond the tree (`ERR_INVALID_INPUT`)."),
   404: problem("No checkpoint of that tree size, or no event at that position (`ERR_NOT_FOUND`)."),
-  500: problem("Internal error, or stored tree state that does not verify against its signed checkpoint (`ERR_STORE_CORRUPT`: the proof is not served); quote `requestId`."),
 };
 const size = (description: string) => SafeInteger({ minimum: 1, description });
-const CheckpointPage = Type.Object({ checkpoints: Type.Array(Checkpoint), nextTreeSize: SafeInteger() }, { $id: "CheckpointPage", additionalProperties: false });
 
 /**
  * Proof, checkpoint and receipt routes for auditors: everything they return verifies
@@ -139,35 +137,30 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
       method: "GET",
       path: "/checkpoints",
       permission: "audit:read",
-      operationId: "checkpointAt",
+      operationId: "checkpoints",
       tags: ["audit"],
-      summary: "The signed checkpoint of a tree size, or a page of checkpoints",
+      summary: "The signed checkpoint of a tree size, or a page of all of them",
       description:
-        "With `treeSize`: that checkpoint, JSON by default; with `Accept: text/plain` the C2SP signed note itself, witness cosignatures included. " +
-        "Without `treeSize`: a page `{checkpoints, nextTreeSize}` of the checkpoints with tree size >= `fromTreeSize`, ascending; continue from `nextTreeSize`. " +
-        "A page shorter than `limit` reached the latest checkpoint at the time of the request.",
+        "With `treeSize`: that checkpoint; JSON by default, with `Accept: text/plain` the C2SP signed note itself, witness cosignatures included. " +
+        "Without it: checkpoints in ascending tree size from `fromTreeSize`, at most `limit`, and `nextTreeSize` to continue from (docs/verification.md section 11).",
       request: {
         query: Type.Object({
-          treeSize: Type.Optional(size("A checkpointed tree size (one checkpoint); not with fromTreeSize or limit.")),
-          fromTreeSize: Type.Optional(size("Smallest tree size of the page (default 1).")),
-          limit: Type.Optional(SafeInteger({ minimum: 1, maximum: maxLimit, description: `Checkpoints per page (default ${Math.min(100, maxLimit)}).` })),
+          treeSize: Type.Optional(size("A checkpointed tree size.")),
+          fromTreeSize: Type.Optional(size("List from this tree size (default 1).")),
+          limit: Type.Optional(SafeInteger({ minimum: 1, maximum: maxLimit, description: `Most checkpoints per page (default ${Math.min(100, maxLimit)}).` })),
         }),
       },
       responses: {
-        200: {
-          description: "The checkpoint, or a page of checkpoints.",
-          content: { "application/json": Type.Union([Checkpoint, CheckpointPage]), "text/plain": Text("C2SP signed note.") },
-        },
-        ...common,
+        200: { description: "The checkpoint, or a page of checkpoints.", content: { "application/json": Type.Union([Checkpoint, CheckpointPage]), "text/plain": Text("C2SP signed note.") } },
+        400: problem("`treeSize` together with `fromTreeSize` or `limit` (`ERR_INVALID_INPUT`)."),
+        404: common[404],
       },
       async handle(c, { query: { treeSize, fromTreeSize, limit } }) {
-        // Without treeSize: a page of checkpoints, ascending (docs/verification.md section 11).
         if (treeSize === undefined) {
           const from = fromTreeSize ?? 1;
           const page = await proofs.listCheckpoints(from, limit ?? Math.min(100, maxLimit));
           const last = page[page.length - 1];
-          // As GET /events: continue from nextTreeSize; a page shorter than limit reached the
-          // latest checkpoint at the time of the request.
+          // As GET /events: continue from nextTreeSize; a page shorter than limit reached the latest checkpoint.
           return c.json({ checkpoints: page.map(checkpointJson), nextTreeSize: last === undefined ? from : last.treeSize + 1 });
         }
         if (fromTreeSize !== undefined || limit !== undefined) {
@@ -190,7 +183,7 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
       description:
         "The full event, its inclusion proof and the latest signed checkpoint: a JSON document that verifies offline with only the ledger's public key (`annal verify-receipt`, or `verifyReceipt` of `annal/verify`).",
       request: { params: Type.Object({ position: SafeInteger() }) },
-      responses: { 200: { description: "The receipt.", content: { "application/json": EventReceipt } }, 404: common[404], 500: common[500] },
+      responses: { 200: { description: "The receipt.", content: { "application/json": EventReceipt } }, 404: common[404] },
       async handle(c, { params: { position } }) {
         const record = await reader.readEvent(position);
         if (record === undefined) throw new LedgerError("ERR_NOT_FOUND", `no event at position ${position}`, { details: { position } });

@@ -9,26 +9,21 @@ import { Checkpoint, Problem, SafeInteger } from "./schemas.js";
 
 const MAX_REASON_LENGTH = 500;
 const problem = (description: string): ResponseSpec => ({ description, content: { [PROBLEM_CONTENT_TYPE]: Problem } });
-const Base64 = (description: string) => Type.String({ contentEncoding: "base64", description });
 
 const RedactRequest = Type.Object(
-  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, description: "Why; recorded in the PayloadRedacted event." })) },
-  { $id: "RedactRequest", additionalProperties: false },
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, description: "Why (recorded in the log)." })) },
+  { additionalProperties: false },
 );
-
-const Redaction = Type.Object(
+const Redacted = Type.Object(
   {
     position: SafeInteger(),
     eventId: Type.String(),
     streamId: Type.String(),
-    dataHash: Base64("The redacted event's data hash, kept: the chain still verifies."),
-    redaction: Type.Object(
-      { position: SafeInteger(), streamVersion: SafeInteger(), eventId: Type.String(), hash: Base64("32 bytes."), keyId: Type.String(), signature: Base64("Ed25519 signature over `hash`.") },
-      { additionalProperties: false, description: "The PayloadRedacted event recorded in `annal:redactions`." },
-    ),
+    dataHash: Type.String(),
+    redaction: Type.Object({ position: SafeInteger(), streamVersion: SafeInteger(), eventId: Type.String(), hash: Type.String(), keyId: Type.String(), signature: Type.String() }),
     checkpoint: Checkpoint,
   },
-  { $id: "Redaction", additionalProperties: false },
+  { additionalProperties: false },
 );
 
 /**
@@ -46,18 +41,20 @@ export function createRedactionRoutes(deps: Pick<ApiDeps, "logger"> & { redactor
       tags: ["admin"],
       summary: "Redact one event's payload",
       description:
-        "Removes the event's data and salt and keeps every hash, so the chain, the checkpoints and the proofs still verify; recorded as a `PayloadRedacted` event in `annal:redactions` (docs/verification.md section 4).",
+        "Deletes the event's data and salt and keeps its hashes, so the chain, proofs and receipts still verify. Recorded first as a `PayloadRedacted` event in stream `annal:redactions` (who, why, which event, its dataHash).",
       request: { params: Type.Object({ position: SafeInteger({ minimum: 1 }) }), body: RedactRequest },
       maxJsonDepth: 4,
       responses: {
-        200: { description: "Redacted.", content: { "application/json": Redaction } },
+        200: { description: "Redacted; the redaction record and the checkpoint covering it.", content: { "application/json": Redacted } },
         404: problem("No event at that position (`ERR_NOT_FOUND`)."),
-        409: problem("The payload is already redacted (`ERR_ALREADY_REDACTED`)."),
+        409: problem("Already redacted, or a redaction record itself (`ERR_ALREADY_REDACTED`)."),
         413: problem("Body too large (`ERR_PAYLOAD_TOO_LARGE`)."),
         415: problem("Body is not `application/json` (`ERR_UNSUPPORTED_MEDIA_TYPE`)."),
       },
-      async handle(c, { params: { position }, body: { reason } }) {
+      async handle(c, { params: { position }, body }) {
         if (deps.redactor === undefined) throw new LedgerError("ERR_UNAVAILABLE", "redaction is not configured on this server");
+        const reason = body.reason;
+        if (reason !== undefined && !reason.isWellFormed()) throw new LedgerError("ERR_INVALID_INPUT", "reason must be well-formed Unicode", { details: { pointer: "/reason" } });
         const actor = c.get("principal").subject;
         const result = await deps.redactor.redact(position, { actor, ...(reason !== undefined ? { reason } : {}) });
         c.get("logger").warn({ position, actor, redactionPosition: result.record.position }, "payload redacted");

@@ -116,6 +116,10 @@ export const InclusionProof = Type.Object(
   { leafIndex: SafeInteger(), treeSize: SafeInteger(), rootHash: Hash, auditPath: AuditPath },
   { $id: "InclusionProof", additionalProperties: false },
 );
+export const CheckpointPage = Type.Object(
+  { checkpoints: Type.Array(Checkpoint), nextTreeSize: SafeInteger({ description: "Ask from here next; a page shorter than `limit` reached the latest checkpoint." }) },
+  { $id: "CheckpointPage", additionalProperties: false },
+);
 export const ConsistencyProof = Type.Object({ from: SafeInteger(), to: SafeInteger(), path: AuditPath }, { $id: "ConsistencyProof", additionalProperties: false });
 export const EventReceipt = Type.Object(
   {

@@ -30,6 +30,7 @@ export type LedgerErrorCode =
   | "ERR_STORE_CORRUPT"
   | "ERR_MIGRATION_CHANGED"
   | "ERR_CONFIG"
+  | "ERR_ARCHIVE"
   | "ERR_INTERNAL";
 
 /**

@@ -279,34 +279,26 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     } catch (error) {
       throw new NotSent(error);
     }
-    // Inline work (inline projections) commits with the events, in an explicit transaction;
-    // without it the batch statement commits by itself, so once sent its outcome is open.
-    const inline = deps.inline?.active() === true;
-    let committing = !inline;
+    const inline = deps.inline?.active() === true ? deps.inline : undefined;
     try {
-      if (inline) {
-        await client.query(`BEGIN; SET LOCAL synchronous_commit = ${flushMode ? "off" : "on"}`);
+      if (inline === undefined) {
         await writePlan(client, plan, base, !flushMode);
-        await deps.inline!.apply(client, plannedRecords(plan));
-        committing = true;
-        await client.query("COMMIT");
       } else {
-        await writePlan(client, plan, base, !flushMode);
+        // Inline projections: the batch statement and their writes commit together.
+        await client.query(`BEGIN; SET LOCAL synchronous_commit = ${flushMode ? "off" : "on"}`);
+        try {
+          await writePlan(client, plan, base, !flushMode);
+          await inline.apply(client, plannedRecords(plan));
+        } catch (error) {
+          if (!isConnectionError(error)) await client.query("ROLLBACK");
+          throw error;
+        }
+        await client.query("COMMIT");
       }
       client.release();
     } catch (error) {
-      if (isConnectionError(error)) {
-        // A connection that timed out or broke is discarded, never reused mid-statement.
-        client.release(toError(error));
-        throw committing ? error : new NotCommitted(error);
-      }
-      let broken: Error | undefined;
-      if (inline) {
-        await client.query("ROLLBACK").catch((rollbackError: unknown) => {
-          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-        });
-      }
-      client.release(broken);
+      // A connection that timed out or broke is discarded, never reused mid-statement.
+      client.release(isConnectionError(error) ? toError(error) : undefined);
       throw error;
     }
   }
@@ -317,8 +309,8 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       awaitFlush(entry.batch, entry.plan.outcomes, entry.plan.head.position, entry.started);
     } catch (error) {
       known = undefined;
-      if (isWriteConflict(error) || error instanceof NotSent || error instanceof NotCommitted) {
-        if (error instanceof NotSent || error instanceof NotCommitted) gate.reportDown(error.cause);
+      if (isWriteConflict(error) || error instanceof NotSent) {
+        if (error instanceof NotSent) gate.reportDown(error.cause);
         else stats.conflicts++;
         // Nothing was written. Later batches in flight were planned on this one and will
         // fail their guard too; retry all of them, in their order, under the lock (or
@@ -342,7 +334,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
           (e: unknown) => ({ ok: false as const, error: e }),
         );
         if (result.ok) awaitFlush(r.batch, r.plan.outcomes, r.plan.head.position, r.started);
-        else if (isWriteConflict(result.error) || result.error instanceof NotSent || result.error instanceof NotCommitted) retry.push(r);
+        else if (isWriteConflict(result.error) || result.error instanceof NotSent) retry.push(r);
         else failBatch(r.batch, result.error)?.forEach((o, i) => r.batch[i]!.settle(o));
       }
       for (const r of retry.reverse()) requeue(r.batch, false);
@@ -452,7 +444,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
       if (plan.events.length > 0) {
         await writePlan(client, plan, head, !flushMode);
-        if (deps.inline?.active()) await deps.inline.apply(client, plannedRecords(plan));
+        if (deps.inline?.active() === true) await deps.inline.apply(client, plannedRecords(plan));
       }
       committing = true;
       await client.query("COMMIT");
@@ -494,6 +486,18 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   };
 }
 
+/** The batch's events as committed records (what followers read back), for inline work. */
+function plannedRecords(plan: BatchPlan): EventRecord[] {
+  return plan.events.map((e) => ({
+    ...e.header,
+    metadata: JSON.parse(e.metadataJson) as JsonObject,
+    data: JSON.parse(e.dataJson) as JsonValue,
+    dataSalt: toBase64(e.salt),
+    hash: toBase64(e.hash),
+    signature: toBase64(e.signature),
+  }));
+}
+
 /** Getting a connection failed: nothing of the batch reached the database. */
 class NotSent extends Error {
   constructor(cause: unknown) {
@@ -501,7 +505,7 @@ class NotSent extends Error {
   }
 }
 
-/** A transaction failed before its COMMIT was sent: the database rolls it back. */
+/** The locked transaction failed before COMMIT was sent: the database rolls it back. */
 class NotCommitted extends Error {
   constructor(cause: unknown) {
     super("the transaction was not committed", { cause });
@@ -518,18 +522,6 @@ function outcomeUnknown(reason: string, cause?: unknown): LedgerError {
     retriable: true,
     details: { retryAfterSeconds: 1 },
   });
-}
-
-/** The batch's events as committed records (what followers read back), for inline work. */
-function plannedRecords(plan: BatchPlan): EventRecord[] {
-  return plan.events.map((e) => ({
-    ...e.header,
-    metadata: JSON.parse(e.metadataJson) as JsonObject,
-    data: JSON.parse(e.dataJson) as JsonValue,
-    dataSalt: toBase64(e.salt),
-    hash: toBase64(e.hash),
-    signature: toBase64(e.signature),
-  }));
 }
 
 function toError(error: unknown): Error {

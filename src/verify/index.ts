@@ -24,3 +24,15 @@ export { decodeProof, verifyConsistency, verifyInclusion, type WireHashes } from
 export { createRangeVerifier, frontierFromInclusionProof, type RangeStart, type RangeVerifier } from "./range.js";
 export { RECEIPT_FORMAT, verifyReceipt, type EventReceipt, type ReceiptCheckOptions } from "./receipt.js";
 export type { VerifyResult } from "./result.js";
+export { verifyBundle, type BundleCheckOptions, type BundleVerdict } from "./segment-bundle.js";
+export {
+  BUNDLE_FILES,
+  BUNDLE_FORMAT,
+  decodeBundle,
+  manifestKeyName,
+  parseManifestText,
+  parseSegmentObjectName,
+  segmentObjectName,
+  type BundleKeys,
+  type SegmentManifest,
+} from "./segment-format.js";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { resolveCacheLayout } from "../../scripts/services/cache.js";
 
 // External programs the API-contract tests drive. Missing is a failure with the remedy,
-// never a skip: `npm run test-tools` (run by .ci/run) installs both.
+// never a skip: `npm test` installs both first (scripts/test-tools.sh).
 const REMEDY = "run `npm run test-tools` (installs schemathesis from PyPI into the Annal cache and, as root, Debian's chromium)";
 
 export const SCHEMATHESIS_VERSION = "4.32.5";

@@ -27,7 +27,7 @@ function vectorCorpus(): string[] {
     } else if (Array.isArray(value)) value.forEach(walk);
     else if (value !== null && typeof value === "object") Object.values(value).forEach(walk);
   };
-  for (const file of readdirSync(DIR).filter((f) => f.endsWith(".json"))) walk(JSON.parse(readFileSync(new URL(file, DIR), "utf8")));
+  for (const file of readdirSync(DIR, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json"))) walk(JSON.parse(readFileSync(new URL(file, DIR), "utf8")));
   return out;
 }
 
