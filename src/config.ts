@@ -41,6 +41,14 @@ export interface AnnalConfig {
   publicUrl: string | undefined;
   /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
   databaseAllowInsecure: boolean;
+  /** Kafka bootstrap brokers (ANNAL_KAFKA_BROKERS, comma list); empty: the relay is off in `annal serve`. */
+  kafkaBrokers: string[];
+  /** The relay's topic (ANNAL_KAFKA_TOPIC, default annal.events). */
+  kafkaTopic: string;
+  /** Partitions of the topic when the relay creates it (ANNAL_KAFKA_PARTITIONS). */
+  kafkaPartitions: number;
+  /** Least time between control records (ANNAL_KAFKA_CONTROL_INTERVAL_MS). */
+  kafkaControlIntervalMs: number;
 }
 
 /** The embedded development identity provider runs when auth is on and no issuer is configured. */
@@ -103,6 +111,10 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
     publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
     databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",
+    kafkaBrokers: (env.ANNAL_KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter((b) => b !== ""),
+    kafkaTopic: kafkaTopic(env.ANNAL_KAFKA_TOPIC),
+    kafkaPartitions: integer(env, "ANNAL_KAFKA_PARTITIONS", 12, 1, 10_000),
+    kafkaControlIntervalMs: integer(env, "ANNAL_KAFKA_CONTROL_INTERVAL_MS", 10_000, 100, 3_600_000),
   };
 }
 
@@ -211,6 +223,13 @@ function maskUrl(text: string): string {
   } catch {
     return "****";
   }
+}
+
+function kafkaTopic(raw: string | undefined): string {
+  if (raw === undefined || raw === "") return "annal.events";
+  // Kafka's own rule, lowercase only: the relay's follower name is derived from the topic.
+  if (!/^[a-z0-9._-]{1,114}$/.test(raw)) throw new LedgerError("ERR_CONFIG", `ANNAL_KAFKA_TOPIC must be 1 to 114 of [a-z0-9._-], got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 function commitMode(raw: string | undefined): "sync" | "flush" {

@@ -42,6 +42,12 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_PROJECTION_BEHIND: { status: 503, slug: "projection-behind", title: "The read model has not reached the requested position yet" },
   ERR_OVERLOADED: { status: 503, slug: "overloaded", title: "Service overloaded" },
   ERR_UNAVAILABLE: { status: 503, slug: "unavailable", title: "Service unavailable" },
+  // Kafka relay and consumer errors never come from an HTTP request; an internal error if one did.
+  ERR_KAFKA_UNAVAILABLE: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_TOPIC: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_GAP: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_FORK: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_TAMPER: { status: 500, slug: "internal", title: "Internal error" },
 };
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";

@@ -10,6 +10,7 @@ import { withCosignatures } from "../witness/cosigned-checkpoints.js";
 import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submitter.js";
 import { createListeningWakeup, createLogNotifier, type LogWakeup } from "../follower/index.js";
 import { openAccess } from "./access.js";
+import { createRelayService, type RelayService } from "../relay/index.js";
 
 export interface RunningAnnal {
   url: string;
@@ -40,6 +41,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   // Followers in this process wake at once after a durable batch; those in other processes by NOTIFY.
   let logWakeup: LogWakeup | undefined;
   let notifier: ReturnType<typeof createLogNotifier> | undefined;
+  let relay: RelayService | undefined;
   const core = await openAnnal(config, logger, {
     onBatch: ({ events, durationMs }) => {
       batchEvents.observe(events);
@@ -55,6 +57,15 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   try {
     logWakeup = createListeningWakeup(core.connect, (error) => logger.warn({ err: error }, "LISTEN connection lost; followers poll until it is back"));
     notifier = createLogNotifier(core.pool);
+    // --- Kafka relay (issue 9): on when ANNAL_KAFKA_BROKERS is set.
+    if (config.kafkaBrokers.length > 0) {
+      relay = createRelayService(
+        { pool: core.pool, connect: core.connect, wakeup: logWakeup, logger, metrics },
+        { brokers: config.kafkaBrokers, topic: config.kafkaTopic, origin: config.origin, partitions: config.kafkaPartitions, controlIntervalMs: config.kafkaControlIntervalMs },
+      );
+      relay.start();
+    }
+    // --- end Kafka relay
     const cosignatures = createPostgresCosignatures(core.pool);
     const { reader, proofs } = withCosignatures(core.reader, core.proofs, cosignatures);
     submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
@@ -77,12 +88,14 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       async close() {
         await server.close();
         await submitter?.close();
+        await relay?.stop();
         await logWakeup?.close();
         await notifier?.idle();
         await core.close();
       },
     };
   } catch (error) {
+    await relay?.stop().catch(() => undefined);
     await core.close();
     throw error;
   }
