@@ -66,7 +66,7 @@ export function createMemoryKafka(): KafkaPort & {
       try {
         return Promise.resolve(topicOf(name).partitions.map((p, partition) => ({ partition, low: 0, high: p.length })));
       } catch (error) {
-        return Promise.reject(error);
+        return Promise.reject(asError(error));
       }
     },
     async fetch(name, partition, offset, { maxBytes = 1024 * 1024, maxWaitMs = 0 } = {}) {
@@ -95,14 +95,14 @@ export function createMemoryKafka(): KafkaPort & {
             try {
               append(name, records.slice(0, partial));
             } catch (error) {
-              return Promise.reject(error);
+              return Promise.reject(asError(error));
             }
             return Promise.reject(Object.assign(new Error("broker not available (injected)"), { retriable: true }));
           }
           try {
             append(name, records);
           } catch (error) {
-            return Promise.reject(error);
+            return Promise.reject(asError(error));
           }
           return Promise.resolve();
         },
@@ -111,4 +111,8 @@ export function createMemoryKafka(): KafkaPort & {
     },
     close: () => Promise.resolve(),
   };
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
