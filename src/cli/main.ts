@@ -5,6 +5,7 @@ import { loadConfig } from "../config.js";
 import { migrate } from "../store/postgres/migrate.js";
 import { createPool } from "../store/postgres/pool.js";
 import { registerAuditCommands, runAuditVerify } from "./audit-commands.js";
+import { registerKafkaCommands } from "./kafka-commands.js";
 import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
 import { exampleUsage, serve } from "./serve.js";
 import { verifyLog } from "./verify.js";
@@ -90,6 +91,7 @@ program
   });
 
 registerAuditCommands(program);
+registerKafkaCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isLedgerError(error)) console.error(`annal: ${error.code}: ${error.message}`);
