@@ -41,6 +41,14 @@ export interface AnnalConfig {
   publicUrl: string | undefined;
   /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
   databaseAllowInsecure: boolean;
+  /** Projections run by this instance (ANNAL_PROJECTIONS): names, `all` (default) or `none`. */
+  projections: readonly string[] | "all" | "none";
+  /** Folder of projection folders (ANNAL_PROJECTIONS_DIR); undefined: the ones shipped in projections/. */
+  projectionsDir: string | undefined;
+  /** Events per projection transaction (ANNAL_PROJECTION_BATCH). */
+  projectionBatchSize: number;
+  /** Longest a read-your-writes read waits for a projection to reach its position (ANNAL_READ_WAIT_MS). */
+  readWaitMs: number;
   /** Kafka bootstrap brokers (ANNAL_KAFKA_BROKERS, comma list); empty: the relay is off in `annal serve`. */
   kafkaBrokers: string[];
   /** The relay's topic (ANNAL_KAFKA_TOPIC, default annal.events). */
@@ -111,11 +119,24 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
     publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
     databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",
+    projections: projectionList(env.ANNAL_PROJECTIONS),
+    projectionsDir: env.ANNAL_PROJECTIONS_DIR ? resolve(env.ANNAL_PROJECTIONS_DIR) : undefined,
+    projectionBatchSize: integer(env, "ANNAL_PROJECTION_BATCH", 1000, 1, 50_000),
+    readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 5000, 0, 60_000),
     kafkaBrokers: (env.ANNAL_KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter((b) => b !== ""),
     kafkaTopic: kafkaTopic(env.ANNAL_KAFKA_TOPIC),
     kafkaPartitions: integer(env, "ANNAL_KAFKA_PARTITIONS", 12, 1, 10_000),
     kafkaControlIntervalMs: integer(env, "ANNAL_KAFKA_CONTROL_INTERVAL_MS", 10_000, 100, 3_600_000),
   };
+}
+
+function projectionList(raw: string | undefined): readonly string[] | "all" | "none" {
+  if (raw === undefined || raw.trim() === "" || raw.trim() === "all") return "all";
+  if (raw.trim() === "none") return "none";
+  const names = raw.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const bad = names.filter((n) => !/^[a-z][a-z0-9_]{0,40}$/.test(n));
+  if (bad.length > 0) throw new LedgerError("ERR_CONFIG", `ANNAL_PROJECTIONS must be all, none or a comma list of projection names; refused: ${bad.join(", ")}`);
+  return names;
 }
 
 function authMode(raw: string | undefined): "oidc" | "off" {

@@ -1,4 +1,5 @@
 import type { ApiDeps, ResolvedApiOptions } from "./context.js";
+import { createProjectionRoutes } from "./projection-routes.js";
 import { createRoutes, type RouteDefinition } from "./routes.js";
 
 /** Operator routes. All need `admin:*` on all streams. */
@@ -18,5 +19,5 @@ export function createAdminRoutes(deps: ApiDeps): RouteDefinition[] {
 
 /** Every route the app serves: the RBAC middleware, the route-table test and the app read this one list. */
 export function createRouteTable(deps: ApiDeps, options: ResolvedApiOptions): RouteDefinition[] {
-  return [...createRoutes(deps, options), ...createAdminRoutes(deps)];
+  return [...createRoutes(deps, options), ...createAdminRoutes(deps), ...createProjectionRoutes(deps, options)];
 }

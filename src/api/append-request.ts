@@ -91,7 +91,7 @@ function rejectUnknownFields(object: Record<string, unknown>, allowed: ReadonlyS
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { AccessControl, Principal } from "../auth/access-control.js";
 import type { CheckpointView, Ledger, LedgerReader } from "../ledger/types.js";
+import type { ProjectionStatus } from "../projector/status.js";
+import type { StreamEntry, StreamQuery } from "../projector/stream-catalog.js";
 import { API_VERSIONS, type ApiVersionPolicy } from "./middleware/api-version.js";
 
 /** Merkle proofs for auditors (RFC 9162), answered from stored subtree hashes. */
@@ -27,8 +29,23 @@ export interface ApiDeps {
   access: AccessControl;
   /** The embedded development identity provider, served under its mount path (Node only). */
   identityProvider?: MountedIdentityProvider | undefined;
+  /** Read models (`GET /streams`, `/projections`); undefined when projections are off in this instance. */
+  projections?: ProjectionsApi | undefined;
   /** The effective configuration with secrets masked, for `GET /admin/config`. */
   effectiveConfig?: (() => Readonly<Record<string, unknown>>) | undefined;
+}
+
+/** What the HTTP edge needs of the projector (src/projector) and the stream catalogue. */
+export interface ProjectionsApi {
+  status(name?: string): Promise<ProjectionStatus[]>;
+  waitFor(name: string, position: number, timeoutMs: number): Promise<number>;
+  pause(name: string): Promise<void>;
+  resume(name: string): Promise<void>;
+  rebuild(name: string, actor: string): Promise<{ build: number; state: string; schema: string }>;
+  skip(name: string, request: { position: number; reason: string; actor: string; build?: number }): Promise<{ build: number; ledgerPosition: number }>;
+  listStreams(query: StreamQuery): Promise<{ streams: StreamEntry[]; next: string | null }>;
+  /** Longest a read-your-writes read waits for its position (ms). */
+  readonly readWaitMs: number;
 }
 
 export interface MountedIdentityProvider {

@@ -25,6 +25,11 @@ export interface RouteDefinition {
   /** Hono pattern (`/events/:position`); the OpenAPI path is derived from it. */
   path: string;
   permission: Permission;
+  /**
+   * Over many streams but filtered to the caller's domains (`GET /streams`): allowed with
+   * the permission on any domain; the handler narrows the answer to the caller's grants.
+   */
+  domainFiltered?: boolean;
   /** Routes that read a body get the streaming body limit in front of them. */
   acceptsBody: boolean;
   handler: (c: Context<AppEnv>) => Promise<Response> | Response;

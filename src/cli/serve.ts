@@ -9,6 +9,7 @@ import { freePort } from "../store/postgres/embedded.js";
 import { withCosignatures } from "../witness/cosigned-checkpoints.js";
 import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submitter.js";
 import { createListeningWakeup, createLogNotifier, type LogWakeup } from "../follower/index.js";
+import { startProjectionService, type ProjectionService } from "../projector/service.js";
 import { openAccess } from "./access.js";
 import { createRelayService, type RelayService } from "../relay/index.js";
 
@@ -41,6 +42,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   // Followers in this process wake at once after a durable batch; those in other processes by NOTIFY.
   let logWakeup: LogWakeup | undefined;
   let notifier: ReturnType<typeof createLogNotifier> | undefined;
+  let projections: ProjectionService | undefined;
   let relay: RelayService | undefined;
   const core = await openAnnal(config, logger, {
     onBatch: ({ events, durationMs }) => {
@@ -70,9 +72,10 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     const { reader, proofs } = withCosignatures(core.reader, core.proofs, cosignatures);
     submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
     submitter.notify();
+    projections = await startProjectionService({ pool: core.pool, connect: core.connect, wakeup: logWakeup, ledger: core.ledger, logger, metrics }, config);
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, effectiveConfig: () => maskedConfig(config) },
+      { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config) },
       { maxBodyBytes: config.maxBodyBytes },
     );
     const server = await startServer(app, { host: config.host, port });
@@ -87,6 +90,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       devClients: devProvider?.clients,
       async close() {
         await server.close();
+        await projections?.stop();
         await submitter?.close();
         await relay?.stop();
         await logWakeup?.close();
@@ -95,7 +99,9 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       },
     };
   } catch (error) {
+    await projections?.stop();
     await relay?.stop().catch(() => undefined);
+    await logWakeup?.close();
     await core.close();
     throw error;
   }

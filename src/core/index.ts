@@ -40,6 +40,7 @@ export {
   consistencyProofOf,
   createSubtreeHashReader,
   generateConsistencyProof,
+  generateRoot,
   generateInclusionProof,
   inclusionProofOf,
   verifyConsistencyProof,
@@ -47,3 +48,4 @@ export {
   type ProofVerdict,
   type SubtreeHashReader,
 } from "./merkle-proof.js";
+export { createLtHash, LTHASH_BYTES, LTHASH_LANES, type LtHash, type LtHashExpand } from "./lthash.js";

@@ -48,6 +48,13 @@ function rangeHash(start: number, end: number, read: SubtreeHashReader): Uint8Ar
   return hash;
 }
 
+/** The RFC 9162 root of the first `treeSize` leaves, from their perfect subtrees (EMPTY_ROOT's rule aside: size >= 1). */
+export function generateRoot(treeSize: number, read: SubtreeHashReader): Uint8Array {
+  assertSize("treeSize", treeSize);
+  if (treeSize < 1) throw new RangeError("the root of an empty tree is EMPTY_ROOT");
+  return rangeHash(0, treeSize, read);
+}
+
 function assertSize(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a safe non-negative integer, not ${value}`);
 }

@@ -42,6 +42,8 @@ export interface FollowerHandler {
   handle(batch: FollowerBatch, context: FollowerContext): Promise<void>;
   /** After the batch's transaction committed (metrics, cut-over checks). Errors here are logged, never retried. */
   committed?(batch: FollowerBatch): Promise<void> | void;
+  /** When the follower has caught up with the durable head and is about to wait (periodic work). Errors are logged. */
+  idle?(cursor: FollowerCursor): Promise<void> | void;
 }
 
 export interface FollowerDeps {
@@ -178,6 +180,11 @@ export function startFollower(deps: FollowerDeps, options: FollowerOptions, hand
       state = "running";
       const events = await readCommittedAfter(pool, cursor.position, batchSize);
       if (events.length === 0) {
+        try {
+          await handler.idle?.(cursor);
+        } catch (error) {
+          logger?.warn({ err: error, position: cursor.position }, "idle hook failed");
+        }
         await wakeup.wait(Math.min(pollIntervalMs, heartbeatMs), signal);
         continue;
       }

@@ -37,6 +37,8 @@ export async function startTestAnnal(env: Record<string, string> = {}): Promise<
 
 export interface TestHttpAnnal {
   annal: TestAnnal;
+  /** The running projections (with `projections: true`). */
+  projections: import("../../src/projector/service.js").ProjectionService | undefined;
   url: string;
   /** Seeded clients of the embedded issuer (auth `oidc` only). */
   devClients: readonly DevClient[];
@@ -55,6 +57,8 @@ export interface TestHttpOptions {
    */
   auth: "off" | "oidc";
   env?: Record<string, string>;
+  /** Run the projections of projections/ (ANNAL_PROJECTIONS picks which); off unless asked. */
+  projections?: boolean;
 }
 
 /** startTestAnnal behind the real HTTP app, listening on a free loopback port. */
@@ -69,11 +73,23 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
   const annal = await startTestAnnal({ ANNAL_AUTH: options.auth, ...options.env });
   try {
     const { access, devProvider } = await openAccess(annal.config, { publicUrl: url });
+    let projections: import("../../src/projector/service.js").ProjectionService | undefined;
+    let wakeup: import("../../src/follower/index.js").LogWakeup | undefined;
+    if (options.projections === true) {
+      const { createListeningWakeup } = await import("../../src/follower/index.js");
+      const { startProjectionService } = await import("../../src/projector/service.js");
+      wakeup = createListeningWakeup(annal.connect);
+      projections = await startProjectionService(
+        { pool: annal.pool, connect: annal.connect, wakeup, ledger: notifyingLedger(annal, wakeup), logger: pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" }) },
+        annal.config,
+      );
+    }
     const app = createApp({
-      ledger: annal.ledger,
+      ledger: wakeup === undefined ? annal.ledger : notifyingLedger(annal, wakeup),
       reader: annal.reader,
       proofs: annal.proofs,
       ready: annal.ready,
+      projections: projections?.api,
       // ANNAL_TEST_LOG=debug shows the server's log when a test needs explaining.
       logger: pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" }),
       metrics: new Registry(),
@@ -85,11 +101,14 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
     const devClients = devProvider?.clients ?? [];
     return {
       annal,
+      projections,
       url: server.url,
       devClients,
       token: (role) => clientCredentialsToken(server.url, devClients, role),
       async close() {
         await server.close();
+        await projections?.stop();
+        await wakeup?.close();
         await annal.close();
       },
     };
@@ -112,4 +131,15 @@ export async function clientCredentialsToken(baseUrl: string, clients: readonly 
   const body = (await response.json()) as { access_token?: string; error?: string };
   if (response.status !== 200 || body.access_token === undefined) throw new Error(`token request for ${role} failed: ${response.status} ${JSON.stringify(body)}`);
   return body.access_token;
+}
+
+/** The ledger, waking this process's followers after each append (what serve's onBatch hook does). */
+function notifyingLedger(annal: TestAnnal, wakeup: import("../../src/follower/index.js").LogWakeup): TestAnnal["ledger"] {
+  return Object.assign(Object.create(annal.ledger) as TestAnnal["ledger"], {
+    async append(request: Parameters<TestAnnal["ledger"]["append"]>[0]) {
+      const receipt = await annal.ledger.append(request);
+      wakeup.wake();
+      return receipt;
+    },
+  });
 }

@@ -15,7 +15,7 @@ const REALM = "annal";
  * `:streamId` are scoped to that stream; every other route works on the whole log and
  * needs a grant on `*`.
  */
-export function authorize(route: Pick<RouteDefinition, "permission" | "path">, access: AccessControl): MiddlewareHandler<AppEnv> {
+export function authorize(route: Pick<RouteDefinition, "permission" | "path" | "domainFiltered">, access: AccessControl): MiddlewareHandler<AppEnv> {
   const permission: string = route.permission;
   const streamScoped = route.path.split("/").includes(":streamId");
   return async function authorize(c, next) {
@@ -29,7 +29,11 @@ export function authorize(route: Pick<RouteDefinition, "permission" | "path">, a
       throw error;
     }
     const streamId = streamScoped ? c.req.param("streamId") : undefined;
-    if (!isGrantPermission(permission) || (streamScoped && streamId === undefined) || !isAllowed(principal.grants, { permission, streamId })) {
+    // A domain-filtered route needs the permission somewhere; its handler answers only for the granted domains.
+    const allowed = isGrantPermission(permission) && (route.domainFiltered === true
+      ? principal.grants.some((grant) => grant.permissions.includes(permission) && grant.streams.length > 0)
+      : !(streamScoped && streamId === undefined) && isAllowed(principal.grants, { permission, streamId }));
+    if (!allowed) {
       c.get("logger").info({ subject: principal.subject, permission, streamId }, "access denied");
       throw new LedgerError("ERR_FORBIDDEN", streamId === undefined ? `${permission} on all streams is required` : `${permission} on stream ${streamId} is required`, {
         details: { permission, ...(streamId === undefined ? {} : { streamId }) },

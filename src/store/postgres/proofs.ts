@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { LedgerError, leafHash, nodeHash } from "../../core/index.js";
-import { generateConsistencyProof, generateInclusionProof, type SubtreeHashReader } from "../../core/merkle-proof.js";
+import { generateConsistencyProof, generateInclusionProof, generateRoot, type SubtreeHashReader } from "../../core/merkle-proof.js";
 import type { CheckpointView } from "../../ledger/types.js";
 
 // Must match the ledger's STORED_LEVEL_STRIDE: annal.merkle_nodes holds levels 4, 8, 12...
@@ -14,6 +14,8 @@ export interface PostgresProofs {
   /** RFC 9162 consistency proof between two tree sizes. */
   consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
   checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
+  /** The Merkle root of the log's first `treeSize` events (any size up to the durable one, checkpointed or not). */
+  rootAt(treeSize: number): Promise<Uint8Array>;
   /** The log's durable size. */
   treeSize(): Promise<number>;
 }
@@ -58,6 +60,10 @@ export function createPostgresProofs(pool: pg.Pool): PostgresProofs {
         throw new LedgerError("ERR_INVALID_INPUT", `consistency needs 1 <= from <= to, got from=${size1} to=${size2}`);
       }
       return withStoredSubtrees(size2, (read) => generateConsistencyProof(size1, size2, read));
+    },
+    async rootAt(size) {
+      if (!Number.isSafeInteger(size) || size < 1) throw new LedgerError("ERR_INVALID_INPUT", `a root needs a tree size >= 1, got ${size}`);
+      return withStoredSubtrees(size, (read) => generateRoot(size, read));
     },
     async checkpointAt(size) {
       const { rows } = await pool.query<{ tree_size: number; root_hash: Buffer; note: string }>(
