@@ -66,6 +66,8 @@ export function registerKafkaCommands(program: Command): void {
       });
     });
 
+  registerKafkaProjections(program);
+
   const kafka = program.command("kafka").description("Kafka consumers' tools");
   kafka
     .command("verify")
@@ -88,6 +90,7 @@ export function registerKafkaCommands(program: Command): void {
       const incidents: Record<string, number> = {};
       let bar: cliProgress.SingleBar | undefined;
       try {
+        if ((await port.describeTopic(topic)) === undefined) throw new InvalidArgumentError(`topic ${topic} does not exist`);
         const offsets = await port.offsets(topic);
         const total = offsets.reduce((sum, o) => sum + o.high - o.low, 0);
         if (opts.progress && process.stderr.isTTY) {
@@ -124,6 +127,65 @@ export function registerKafkaCommands(program: Command): void {
         throw error;
       } finally {
         await port.close();
+      }
+    });
+}
+
+/** `annal projections run --from kafka`: the projections of projections/ in another database, fed from Kafka through the verifying consumer. */
+function registerKafkaProjections(program: Command): void {
+  // The projections command may already exist (the projector's own subcommands): add to it.
+  const projections = program.commands.find((c) => c.name() === "projections") ?? program.command("projections").description("projections (read models)");
+  projections
+    .command("run")
+    .description("run projections in another PostgreSQL, fed from a Kafka topic and verified on the way; prints each commitment")
+    .requiredOption("--from <source>", "where events come from: kafka")
+    .requiredOption("--database-url <url>", "the consumer's own PostgreSQL (migrated here if needed)")
+    .option("--brokers <list>", "bootstrap brokers (default $ANNAL_KAFKA_BROKERS)")
+    .option("--topic <topic>", "topic (default $ANNAL_KAFKA_TOPIC or annal.events)")
+    .option("--projection <name>", "only this projection; repeatable (default: all of the folder)", collect, [])
+    .option("--projections-dir <dir>", "folder of projection folders (default: the shipped projections/)")
+    .option("--public-key <key>", "trust this ledger key; repeatable", collect, [])
+    .option("--origin <origin>", "the log's origin (default $ANNAL_ORIGIN)")
+    .option("--witness-key <vkey>", "a witness cosigner verifier key; repeatable", collect, [])
+    .option("--quorum <n>", "cosignatures a checkpoint needs to count as witnessed")
+    .option("--url <url>", "the Annal API, to fill gaps (ANNAL_TOKEN for auth)")
+    .option("--until-caught-up", "stop at the end of the topic instead of following it")
+    .action(async (opts: { from: string; databaseUrl: string; brokers?: string; topic?: string; projection: string[]; projectionsDir?: string; publicKey: string[]; origin?: string; witnessKey: string[]; quorum?: string; url?: string; untilCaughtUp?: boolean }) => {
+      if (opts.from !== "kafka") throw new InvalidArgumentError("--from kafka is the only source this command replays from (the ledger feeds projections inside annal serve)");
+      const config = loadConfig();
+      const logger = pino({ level: config.logLevel, base: { service: "annal-projections" } });
+      const brokers = (opts.brokers?.split(",") ?? config.kafkaBrokers).map((b) => b.trim()).filter(Boolean);
+      if (brokers.length === 0) throw new InvalidArgumentError("--brokers or ANNAL_KAFKA_BROKERS is required");
+      const topic = opts.topic ?? config.kafkaTopic;
+      const trust = await trustFrom(opts, config.origin);
+      const { loadProjections, BUILT_IN_PROJECTIONS_DIR } = await import("../projector/loader.js");
+      const { createRowExpander } = await import("../projector/commitment.js");
+      const { runKafkaProjections } = await import("../relay/kafka-projections.js");
+      const { migrate } = await import("../store/postgres/migrate.js");
+      const loaded = await loadProjections(opts.projectionsDir ?? BUILT_IN_PROJECTIONS_DIR, opts.projection.length > 0 ? opts.projection : undefined);
+      const pool = createPool({ connectionString: opts.databaseUrl, max: loaded.length + 2, applicationName: "annal-kafka-projections" });
+      const port = createKafkajsPort({ brokers, clientId: "annal-kafka-projections", logger });
+      const stopping = new AbortController();
+      process.once("SIGINT", () => stopping.abort());
+      process.once("SIGTERM", () => stopping.abort());
+      try {
+        await migrate(pool);
+        const results = await runKafkaProjections(
+          {
+            pool,
+            kafka: port,
+            expand: await createRowExpander(),
+            verifySignature: createNodeVerifier(),
+            logger,
+            ...(opts.url ? { backfill: createHttpBackfill(opts.url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...authHeaders() } }) }) } : {}),
+            onIncident: (projection, i) => logger.warn({ projection, kind: i.kind, position: i.position, partition: i.partition, offset: i.offset }, i.reason),
+          },
+          { topic, trust, projections: loaded, signal: stopping.signal, stopWhenCaughtUp: opts.untilCaughtUp ?? false },
+        );
+        for (const r of results) console.log(`${r.projection}: position ${r.position}, commitment ${r.commitment} (schema ${r.schema})`);
+      } finally {
+        await port.close();
+        await pool.end();
       }
     });
 }

@@ -59,7 +59,8 @@ export function createKafkajsPort(options: KafkajsPortOptions): KafkaPort {
     ...options.client,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     connectionTimeout: 3_000,
-    retry: { retries: options.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
+    // Few retries inside kafkajs: withKafkaRetry bounds the whole call around them.
+    retry: { retries: options.retries ?? 2, initialRetryTime: 100, maxRetryTime: 2_000 },
     logLevel: logger ? kafkaLogLevel.WARN : kafkaLogLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       // kafkajs logs retried protocol errors as ERROR; its callers decide what failed.
@@ -69,7 +70,12 @@ export function createKafkajsPort(options: KafkajsPortOptions): KafkaPort {
   });
   let adminPromise: Promise<Admin> | undefined;
   let clusterPromise: Promise<KafkajsCluster> | undefined;
-  const topicsKnown = new Set<string>();
+  // One metadata registration per topic: concurrent ones race in kafkajs's broker pool and
+  // leave a connection outside it (kept open after disconnect).
+  const topicsKnown = new Map<string, Promise<void>>();
+  let brokerLock: Promise<void> = Promise.resolve();
+  // Brokers (node ids) whose connections are up; emptied on any failure.
+  const warmed = new Set<string>();
 
   function admin(): Promise<Admin> {
     adminPromise ??= (async () => {
@@ -89,6 +95,8 @@ export function createKafkajsPort(options: KafkajsPortOptions): KafkaPort {
       if (symbol === undefined) throw new TypeError("this kafkajs version has no internal cluster factory (Annal needs kafkajs 2.2.x)");
       const create = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[symbol]!;
       const c = create({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED });
+      topicsKnown.clear();
+      warmed.clear();
       await c.connect();
       return c;
     })().catch((error: unknown) => {
@@ -100,43 +108,60 @@ export function createKafkajsPort(options: KafkajsPortOptions): KafkaPort {
 
   async function fetchOnce(topic: string, partition: number, offset: number, maxBytes: number, maxWaitMs: number): Promise<KafkaRecord[]> {
     const c = await cluster();
-    if (!topicsKnown.has(topic)) {
-      await c.addTargetTopic(topic);
-      topicsKnown.add(topic);
+    let known = topicsKnown.get(topic);
+    if (known === undefined) {
+      known = c.addTargetTopic(topic);
+      topicsKnown.set(topic, known);
+      known.catch(() => topicsKnown.delete(topic));
     }
+    await known;
     const leaders = c.findLeaderForPartitions(topic, [partition]);
     const nodeId = Object.keys(leaders)[0];
     if (nodeId === undefined) {
       await c.refreshMetadata();
       throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { retriable: true });
     }
-    const broker = await c.findBroker({ nodeId });
-    let response;
-    try {
-      response = await broker.fetch({
-        replicaId: -1,
-        isolationLevel: READ_COMMITTED,
-        maxWaitTime: maxWaitMs,
-        minBytes: 1,
-        maxBytes,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes }] }],
-      });
-    } catch (error) {
-      // A moved leader or a restarted broker: look again before the retry.
-      await c.refreshMetadata().catch(() => undefined);
-      throw error;
+    // kafkajs connects a broker's connections lazily, and two requests racing to connect
+    // one connection each open a socket: the one it forgets outlives disconnect(). So the
+    // first fetch to a broker (connect included) goes alone; then fetches run side by side.
+    if (!warmed.has(nodeId)) {
+      const first = brokerLock.then(async () => fetchFrom(await c.findBroker({ nodeId })));
+      brokerLock = first.then(() => undefined, () => undefined);
+      const records = await first;
+      warmed.add(nodeId);
+      return records;
     }
-    const data = response.responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition);
-    if (data === undefined) return [];
-    const records: KafkaRecord[] = [];
-    for (const m of data.messages) {
-      // A fetch answers whole record batches: skip records before the offset asked for, and
-      // transaction markers (Annal never writes transactions; other producers might).
-      const at = Number(m.offset);
-      if (at < offset || m.isControlRecord === true) continue;
-      records.push({ partition, offset: at, key: m.key === null ? null : new Uint8Array(m.key), value: m.value === null ? null : new Uint8Array(m.value), headers: headersOf(m.headers), timestamp: Number(m.timestamp) });
+    return fetchFrom(await c.findBroker({ nodeId }));
+
+    async function fetchFrom(broker: Awaited<ReturnType<KafkajsCluster["findBroker"]>>): Promise<KafkaRecord[]> {
+      let response;
+      try {
+        response = await broker.fetch({
+          replicaId: -1,
+          isolationLevel: READ_COMMITTED,
+          maxWaitTime: maxWaitMs,
+          minBytes: 1,
+          maxBytes,
+          topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes }] }],
+        });
+      } catch (error) {
+        // A moved leader or a restarted broker: look again before the retry, one at a time.
+        warmed.clear();
+        await c.refreshMetadata().catch(() => undefined);
+        throw error;
+      }
+      const data = response.responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition);
+      if (data === undefined) return [];
+      const records: KafkaRecord[] = [];
+      for (const m of data.messages) {
+        // A fetch answers whole record batches: skip records before the offset asked for, and
+        // transaction markers (Annal never writes transactions; other producers might).
+        const at = Number(m.offset);
+        if (at < offset || m.isControlRecord === true) continue;
+        records.push({ partition, offset: at, key: m.key === null ? null : new Uint8Array(m.key), value: m.value === null ? null : new Uint8Array(m.value), headers: headersOf(m.headers), timestamp: Number(m.timestamp) });
+      }
+      return records;
     }
-    return records;
   }
 
   return {
@@ -208,6 +233,7 @@ export function createKafkajsPort(options: KafkajsPortOptions): KafkaPort {
       const c = clusterPromise;
       adminPromise = undefined;
       clusterPromise = undefined;
+      topicsKnown.clear();
       await Promise.all([a?.then((x) => x.disconnect()).catch(() => undefined), c?.then((x) => x.disconnect()).catch(() => undefined)]);
     },
   };
