@@ -1,9 +1,9 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { eventJson } from "../api/representations.js";
-import { LedgerError } from "../core/index.js";
+import { isLedgerError, LedgerError } from "../core/index.js";
 import { fenced } from "../follower/cursor-store.js";
-import type { FollowerBatch, FollowerContext, FollowerHandler } from "../follower/index.js";
+import { isRetriable, type FollowerBatch, type FollowerContext, type FollowerHandler } from "../follower/index.js";
 import { isRetriableKafkaError, type KafkaPort, type KafkaProducer, type OutgoingRecord } from "./kafka-port.js";
 import { CONTROL_KEY, controlHeaders, eventHeaders, eventValue, partitionFor, type ControlValue } from "./record-format.js";
 import { ensureTopic, readTails } from "./topic.js";
@@ -70,24 +70,28 @@ export function createRelayHandler(deps: RelayHandlerDeps, options: RelayHandler
     },
     async start({ cursor, pool }) {
       await dropProducer();
-      const client = await pool.connect();
       try {
-        partitions = await ensureTopic(kafka, client, options.topic, { partitions: options.partitions, ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }) });
-        const found = await readTails(kafka, options.topic, options.origin);
-        const { rows } = await client.query<{ position: number }>("SELECT position FROM annal.durable_head WHERE id = 1");
-        const head = rows[0]?.position ?? 0;
-        const furthest = Math.max(0, ...found.map((t) => t.lastPosition));
-        if (furthest > head) {
-          throw new LedgerError("ERR_KAFKA_TOPIC", `topic ${options.topic} holds position ${furthest}, beyond this log's durable head ${head}: it was written from another database`, { details: { topic: options.topic, position: furthest } });
+        const client = await pool.connect();
+        try {
+          partitions = await ensureTopic(kafka, client, options.topic, { partitions: options.partitions, ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }) });
+          const found = await readTails(kafka, options.topic, options.origin);
+          const { rows } = await client.query<{ position: number }>("SELECT position FROM annal.durable_head WHERE id = 1");
+          const head = rows[0]?.position ?? 0;
+          const furthest = Math.max(0, ...found.map((t) => t.lastPosition));
+          if (furthest > head) {
+            throw new LedgerError("ERR_KAFKA_TOPIC", `topic ${options.topic} holds position ${furthest}, beyond this log's durable head ${head}: it was written from another database`, { details: { topic: options.topic, position: furthest } });
+          }
+          tails = found.map((t) => t.lastPosition);
+          deps.logger?.info({ topic: options.topic, partitions, cursor: cursor.position, published: furthest }, "relay: topic checked; resuming after what each partition already holds");
+        } finally {
+          client.release();
         }
-        tails = found.map((t) => t.lastPosition);
-        deps.logger?.info({ topic: options.topic, partitions, cursor: cursor.position, published: furthest }, "relay: topic checked; resuming after what each partition already holds");
-      } finally {
-        client.release();
+        producer = await kafka.producer();
+      } catch (error) {
+        // Our own refusals and PostgreSQL's errors as they are; Kafka's as ERR_KAFKA_UNAVAILABLE (retried unless Kafka says never).
+        if (isLedgerError(error) || isRetriable(error)) throw error;
+        throw kafkaFailure(error, `could not open topic ${options.topic}`);
       }
-      producer = await kafka.producer().catch((error: unknown) => {
-        throw kafkaFailure(error, "could not start the producer");
-      });
       lastControlAt = 0;
       lastControlSize = 0;
     },
