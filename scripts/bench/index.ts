@@ -168,8 +168,8 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=lib,http,emmett,verify picks sections (all by default).
-    const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify").split(","));
+    // BENCH_ONLY=lib,http,emmett,verify,kafka picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify,kafka").split(","));
     if (only.has("lib")) await benchLedger(adminUrl, join(dir, "lib"));
     if (only.has("http")) await benchHttp(adminUrl, join(dir, "http"));
     if (only.has("http")) await benchHttpBaseline();
@@ -181,6 +181,10 @@ async function main() {
       if (annal && emmett) console.log(`${k} Annal / Emmett: ${(annal.eventsPerSecond / emmett.eventsPerSecond).toFixed(2)}x`);
     }
     if (only.has("verify")) await benchVerify(adminUrl, join(dir, "verify"));
+    if (only.has("kafka")) {
+      const { benchKafka } = await import("./kafka-bench.js");
+      await benchKafka(await createDatabase(adminUrl, "bench_kafka"), join(dir, "kafka"), report, SCALE);
+    }
   } finally {
     await embedded?.stop();
     await rm(dir, { recursive: true, force: true });

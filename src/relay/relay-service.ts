@@ -16,6 +16,8 @@ export interface RelayServiceDeps {
   kafka?: KafkaPort;
   /** Where the relay's metrics go (annal_relay_*). */
   metrics?: Registry;
+  /** Per committed batch: ms from each event's recordedAt to Kafka's acknowledgement (benchmarks). */
+  onPublished?: (latenciesMs: readonly number[]) => void;
 }
 
 export interface RelayServiceOptions {
@@ -71,6 +73,7 @@ export function createRelayService(deps: RelayServiceDeps, options: RelayService
       ...(deps.logger ? { logger: deps.logger.child({ component: "relay", topic: options.topic }) } : {}),
       onPublished: (ms) => {
         for (const m of ms) latency.observe(labels, m / 1000);
+        deps.onPublished?.(ms);
       },
     },
     { followerName: name, topic: options.topic, origin: options.origin, partitions: options.partitions ?? 12, ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }), controlIntervalMs: options.controlIntervalMs ?? 10_000 },
