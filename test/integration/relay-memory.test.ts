@@ -1,4 +1,7 @@
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createPostgresCosignatures } from "../../src/store/postgres/cosignatures.js";
+import { cosign } from "../../src/verify/index.js";
 import type { EventRecord } from "../../src/core/index.js";
 import { createVerifyingConsumer, type ConsumerCursor } from "../../src/relay/consumer/index.js";
 import { createMemoryKafka, createRelayService, HEADER } from "../../src/relay/index.js";
@@ -75,5 +78,58 @@ describe("relay and consumer on the in-memory port", () => {
     // Checkpoints after the resume are checked against the tree rebuilt from the cursor's frontier.
     expect(rest.summary.checkpoints).toBeGreaterThan(0);
     expect(rest.incidents.filter((i) => i.kind !== "duplicate")).toEqual([]);
+  });
+
+  it("control records carry the witnesses' cosignatures: a consumer that requires a quorum counts the checkpoints as witnessed", async () => {
+    await appendMany(60);
+    const seed = new Uint8Array(32).fill(7);
+    const witness = { name: "witness.example/w1", publicKey: ed25519.getPublicKey(seed), sign: (m: Uint8Array) => ed25519.sign(m, seed) };
+    // What the witness submitter stores after a witness answered: one cosignature line per checkpoint.
+    const { rows } = await annal.pool.query<{ tree_size: number; note: string }>("SELECT tree_size, note FROM annal.checkpoints ORDER BY tree_size");
+    const cosignatures = createPostgresCosignatures(annal.pool);
+    for (const row of rows) await cosignatures.save(row.tree_size, witness.name, cosign(row.note.slice(0, row.note.indexOf("\n\n") + 1), witness, 1_700_000_000), 1_700_000_000);
+    const kafka = createMemoryKafka();
+    const relay = createRelayService({ pool: annal.pool, connect: leaseConnector(annal), kafka }, { brokers: [], topic: "t", origin: annal.config.origin, partitions: 2, batchSize: 15, pollIntervalMs: 20, controlIntervalMs: 0 });
+    relay.start();
+    await eventually(() => relay.status(), (s) => s?.position === 60);
+    await relay.stop();
+    const trust = { ...trustOf(annal), witnesses: [{ name: witness.name, publicKey: witness.publicKey }], quorum: 1 };
+    const consumed = await consumeAll(kafka, "t", trust);
+    expect(consumed.error).toBeUndefined();
+    expect(consumed.summary.checkpoints).toBeGreaterThan(0);
+    expect(consumed.summary.witnessedCheckpoints).toBe(consumed.summary.checkpoints);
+    // A witness the log never asked: nothing counts as witnessed, and nothing halts.
+    const stranger = { name: "witness.example/w2", publicKey: ed25519.getPublicKey(new Uint8Array(32).fill(9)) };
+    const unwitnessed = await consumeAll(kafka, "t", { ...trustOf(annal), witnesses: [stranger], quorum: 1 });
+    expect(unwitnessed.error).toBeUndefined();
+    expect(unwitnessed.summary.witnessedCheckpoints).toBe(0);
+  });
+
+  it("a control record whose lastPosition disagrees with the partition is tamper", async () => {
+    await appendMany(40);
+    const kafka = createMemoryKafka();
+    const relay = createRelayService({ pool: annal.pool, connect: leaseConnector(annal), kafka }, { brokers: [], topic: "t", origin: annal.config.origin, partitions: 2, batchSize: 10, pollIntervalMs: 20, controlIntervalMs: 0 });
+    relay.start();
+    await eventually(() => relay.status(), (s) => s?.position === 40);
+    await relay.stop();
+    const records = await kafka.fetch("t", 0, 0, { maxBytes: 1 << 30 });
+    const hostile = createMemoryKafka();
+    await hostile.createTopic("t", { partitions: 2, configs: {} });
+    let altered = false;
+    for (const p of [0, 1]) {
+      for (const r of p === 0 ? records : await kafka.fetch("t", 1, 0, { maxBytes: 1 << 30 })) {
+        let value: Uint8Array | string = r.value!;
+        const control = new TextDecoder().decode(r.headers[HEADER.record]) === "checkpoint" ? (JSON.parse(new TextDecoder().decode(value)) as { lastPosition: number }) : undefined;
+        if (control && p === 0 && !altered && control.lastPosition > 0) {
+          value = JSON.stringify({ ...control, lastPosition: control.lastPosition - 1 });
+          altered = true;
+        }
+        hostile.append("t", [{ partition: p, key: r.key, value, headers: r.headers }]);
+      }
+    }
+    expect(altered).toBe(true);
+    const consumed = await consumeAll(hostile, "t", trustOf(annal));
+    expect(consumed.error).toMatchObject({ code: "ERR_KAFKA_TAMPER" });
+    expect(consumed.incidents.map((i) => i.kind)).toEqual(["tamper"]);
   });
 });

@@ -1,4 +1,4 @@
-import { parseStrictJson, type EventRecord, type SignatureVerifier } from "../../core/index.js";
+import { parseStrictJson, type Checkpoint, type EventRecord, type SignatureVerifier } from "../../core/index.js";
 import { verifyCheckpointNote } from "../../verify/checkpoint.js";
 import { verifyEvent } from "../../verify/event.js";
 import type { TrustedKey } from "../../verify/keys.js";
@@ -7,7 +7,7 @@ import { ceIdOf, CONTROL_KEY, CONTROL_TYPE, HEADER, partitionFor, sequenceOf, ty
 
 export type DecodedRecord =
   | { kind: "event"; offset: number; partition: number; record: EventRecord; partitionPrev: number }
-  | { kind: "control"; offset: number; partition: number; value: ControlValue }
+  | { kind: "control"; offset: number; partition: number; value: ControlValue; checkpoint: Checkpoint }
   /** Signed correctly but the record contradicts itself or the topic (headers, key, partition): tamper. */
   | { kind: "tamper"; offset: number; partition: number; position: number | undefined; reason: string; record?: unknown };
 
@@ -57,7 +57,7 @@ export function decodeRecord(r: KafkaRecord, context: DecodeContext): DecodedRec
     if (!checked.ok) return tamper(`control record checkpoint: ${checked.reason}`);
     if (checked.checkpoint.treeSize !== control.checkpoint.treeSize || checked.checkpoint.rootHash !== control.checkpoint.rootHash) return tamper("control record treeSize or rootHash differ from its signed note");
     if (header(HEADER.sequence) !== sequenceOf(checked.checkpoint.treeSize)) return tamper("control record ce_sequence differs from the checkpoint size");
-    return { kind: "control", ...base, value: control as ControlValue };
+    return { kind: "control", ...base, value: control as ControlValue, checkpoint: checked.checkpoint };
   }
   if (kind !== "event") return tamper(`unknown ${HEADER.record} header ${JSON.stringify(kind)}`);
   const record = value as EventRecord;

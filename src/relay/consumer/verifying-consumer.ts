@@ -261,6 +261,7 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
     }
     const root = toBase64(tree.root());
     if (value.checkpoint.rootHash !== root) halt({ kind: "tamper", ...where, reason: `signed checkpoint root at size ${value.checkpoint.treeSize} differs from the root of the events received`, evidence: [value] });
+    if (position > 0 && item.checkpoint.chainHead !== toBase64(prevHash)) halt({ kind: "tamper", ...where, reason: `signed checkpoint chain head at size ${value.checkpoint.treeSize} is not the hash of the event received there`, evidence: [value] });
     summary.checkpoints++;
     const witnessed = quorum === 0 || (trust.witnesses ?? []).filter((w) => verifyCosignature(value.checkpoint.note, w, sigOptions).ok).length >= quorum;
     if (witnessed) summary.witnessedCheckpoints++;
@@ -286,6 +287,8 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
     let progress = false;
     for (;;) {
       let moved = false;
+      // First what is due at this position: control records of this size (checked now,
+      // before the next event moves the tree on), duplicates, tamper.
       for (let p = 0; p < partitionCount; p++) {
         const part = parts[p]!;
         for (;;) {
@@ -296,27 +299,31 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
             const size = head.value.checkpoint.treeSize;
             if (size > position) break; // waits until the events it covers are taken
             part.buffer.shift();
+            progress = true;
+            // An older one (a resumed cursor, or a relay restart) cannot be compared any more.
             if (size === position) checkControl(head);
-            moved = true;
             continue;
           }
           if (head.record.position <= position) {
             part.buffer.shift();
+            progress = true;
             duplicate(head);
-            moved = true;
-            continue;
-          }
-          if (head.record.position === position + 1) {
-            part.buffer.shift();
-            if (head.partitionPrev !== part.last) {
-              halt({ kind: "tamper", partition: p, offset: head.offset, position: head.record.position, reason: `header says the previous event of partition ${p} is ${head.partitionPrev}, but it is ${part.last}`, evidence: [head.record] });
-            }
-            accept(head.record, { partition: p, offset: head.offset });
-            moved = true;
             continue;
           }
           break;
         }
+      }
+      // Then the one next event, from whichever partition holds it at its head.
+      for (let p = 0; p < partitionCount && !moved; p++) {
+        const part = parts[p]!;
+        const head = part.buffer[0];
+        if (head?.kind !== "event" || head.record.position !== position + 1) continue;
+        part.buffer.shift();
+        if (head.partitionPrev !== part.last) {
+          halt({ kind: "tamper", partition: p, offset: head.offset, position: head.record.position, reason: `header says the previous event of partition ${p} is ${head.partitionPrev}, but it is ${part.last}`, evidence: [head.record] });
+        }
+        accept(head.record, { partition: p, offset: head.offset });
+        moved = true;
       }
       if (!moved) {
         // Not at any head: further back in a partition (reordered)?
