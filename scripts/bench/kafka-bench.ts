@@ -42,7 +42,7 @@ export async function benchKafka(databaseUrl: string, home: string, report: (r: 
     for (;;) {
       const s = await relay.status();
       if (s !== undefined && s.position >= target) break;
-      if (relay.follower?.state === "failed") throw relay.follower.error;
+      if (relay.follower?.state === "failed") throw relay.follower.error ?? new Error("the relay failed");
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = (performance.now() - started) / 1000;
