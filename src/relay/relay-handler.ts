@@ -46,6 +46,17 @@ export function createRelayHandler(deps: RelayHandlerDeps, options: RelayHandler
   let lastControlAt = 0;
   let lastControlSize = 0;
   let published: number[] = [];
+  // partitionFor hashes the stream id; streams recur, so remember the answer (bounded).
+  const partitionOf = new Map<string, number>();
+  const partitionFor_ = (streamId: string, count: number): number => {
+    let p = partitionOf.get(streamId);
+    if (p === undefined) {
+      if (partitionOf.size >= 100_000) partitionOf.clear();
+      p = partitionFor(streamId, count);
+      partitionOf.set(streamId, p);
+    }
+    return p;
+  };
 
   async function dropProducer(): Promise<void> {
     const old = producer;
@@ -70,6 +81,7 @@ export function createRelayHandler(deps: RelayHandlerDeps, options: RelayHandler
     },
     async start({ cursor, pool }) {
       await dropProducer();
+      partitionOf.clear();
       try {
         const client = await pool.connect();
         try {
@@ -127,7 +139,7 @@ export function createRelayHandler(deps: RelayHandlerDeps, options: RelayHandler
           pushControls();
           controlsPlaced = true;
         }
-        const p = partitionFor(event.streamId, count);
+        const p = partitionFor_(event.streamId, count);
         if (event.position <= next[p]!) continue; // already in the partition
         records.push({ partition: p, key: event.streamId, value: eventValue(eventJson(event)), headers: eventHeaders(event, options.origin, next[p]!) });
         next[p] = event.position;
@@ -144,7 +156,7 @@ export function createRelayHandler(deps: RelayHandlerDeps, options: RelayHandler
       }
       const ackedAt = now();
       published = [];
-      for (const event of batch.events) if (event.position > tails[partitionFor(event.streamId, count)]!) published.push(ackedAt - Date.parse(event.recordedAt));
+      for (const event of batch.events) if (event.position > tails[partitionFor_(event.streamId, count)]!) published.push(ackedAt - Date.parse(event.recordedAt));
       tails = next;
       if (checkpoint !== undefined) {
         lastControlAt = ackedAt;
