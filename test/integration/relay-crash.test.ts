@@ -11,12 +11,15 @@ import { kafkaBrokers, randomName } from "../support/services.js";
 let annal: TestAnnal;
 let kafka: KafkaPort;
 const topic = randomName("relay-crash");
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   annal = await startTestAnnal({ ANNAL_AUTH: "off" });
   kafka = createKafkajsPort({ brokers: kafkaBrokers() });
 });
 afterAll(async () => {
+  // A failed run must not leave a relay behind.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await kafka?.deleteTopic(topic).catch(() => undefined);
   await kafka?.close();
   await annal?.close();
@@ -38,6 +41,7 @@ function startRelayProcess(): { child: ChildProcess; output: () => string; exite
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  children.push(child);
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -92,5 +96,5 @@ describe("kill -9 of the relay mid-publish", () => {
     expect(consumed.error).toBeUndefined();
     expect(consumed.events.map((e) => e.position)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     expect(consumed.incidents.filter((i) => i.kind !== "duplicate")).toEqual([]);
-  });
+  }, 240_000);
 });

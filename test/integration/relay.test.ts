@@ -100,7 +100,7 @@ describe("the Kafka relay on the real broker", () => {
     const event = await annal.reader.readEvent(1);
     const { eventJson } = await import("../../src/api/representations.js");
     expect(new TextDecoder().decode(first!.value!)).toBe(JSON.stringify(eventJson(event!)));
-  });
+  }, 180_000);
 
   it("two relays: one publishes, the other waits; after the first loses its lease, the second takes over and its stale writes are fenced", async () => {
     const topic = randomName("relay-two");
@@ -125,7 +125,7 @@ describe("the Kafka relay on the real broker", () => {
     expect(consumed.error).toBeUndefined();
     expect(consumed.events.map((e) => e.position)).toEqual(Array.from({ length: base + 100 }, (_, i) => i + 1));
     expect(consumed.incidents.filter((i) => i.kind !== "duplicate")).toEqual([]);
-  });
+  }, 180_000);
 
   it("a stale owner cannot send: after another instance claimed the epoch, its batch is refused before anything reaches Kafka", async () => {
     const topic = randomName("relay-stale");
