@@ -4,8 +4,10 @@
 import { pino } from "pino";
 import { openAnnal } from "../../src/annal.js";
 import { loadConfig } from "../../src/config.js";
+import { availableParallelism } from "node:os";
 import { createNodeVerifier } from "../../src/cli/node-verifier.js";
-import { createVerifyingConsumer } from "../../src/relay/consumer/index.js";
+import { createVerifyPool } from "../../src/cli/verify-pool.js";
+import { createVerifyingConsumer, type SignatureCheck } from "../../src/relay/consumer/index.js";
 import { createKafkajsPort, createRelayService } from "../../src/relay/index.js";
 import { resolveTrustedKey, type TrustedKey } from "../../src/verify/index.js";
 import { percentile, runClosedLoop, type LoadResult } from "./stats.js";
@@ -65,11 +67,18 @@ export async function benchKafka(databaseUrl: string, home: string, report: (r: 
 
     // 3. The verifying consumer over the whole topic (signatures with OpenSSL).
     const key = resolveTrustedKey({ publicKey: annal.signer.publicKey }) as TrustedKey;
-    const consumer = createVerifyingConsumer({ kafka, verifySignature: createNodeVerifier() }, { topic, trust: { keys: [key], origin: annal.signer.noteName }, maxBatch: 5000, gapGraceMs: 0 });
-    const consumeStart = performance.now();
-    const summary = await consumer.run({ apply: () => Promise.resolve(), stopWhenCaughtUp: true });
-    const consumeSeconds = (performance.now() - consumeStart) / 1000;
-    report({ name: `verifying consumer: ${summary.events} events, ${summary.checkpoints} checkpoint roots`, events: summary.events, seconds: consumeSeconds, eventsPerSecond: summary.events / consumeSeconds, p50Ms: NaN, p99Ms: NaN });
+    for (const [label, workers] of [["one thread", 0], [`${availableParallelism()} signature workers`, availableParallelism()]] as const) {
+      const pool = workers > 0 ? createVerifyPool(workers) : undefined;
+      const consumer = createVerifyingConsumer(
+        { kafka, verifySignature: createNodeVerifier(), ...(pool ? { verifySignatures: (checks: readonly SignatureCheck[]) => pool.firstFailure(checks) } : {}) },
+        { topic, trust: { keys: [key], origin: annal.signer.noteName }, maxBatch: 5000, gapGraceMs: 0 },
+      );
+      const consumeStart = performance.now();
+      const summary = await consumer.run({ apply: () => Promise.resolve(), stopWhenCaughtUp: true });
+      const consumeSeconds = (performance.now() - consumeStart) / 1000;
+      await pool?.close();
+      report({ name: `verifying consumer (${label}): ${summary.events} events, ${summary.checkpoints} checkpoint roots`, events: summary.events, seconds: consumeSeconds, eventsPerSecond: summary.events / consumeSeconds, p50Ms: NaN, p99Ms: NaN });
+    }
   } finally {
     await kafka.deleteTopic(topic).catch(() => undefined);
     await kafka.close();

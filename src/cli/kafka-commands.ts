@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError } from "commander";
 import cliProgress from "cli-progress";
 import { pino } from "pino";
@@ -11,6 +12,7 @@ import { createClient, createPool } from "../store/postgres/pool.js";
 import { parseCosignerVerifierKey, parseTrustedKey, type CosignerKey, type TrustedKey } from "../verify/index.js";
 import { authHeaders, createJsonClient } from "./http-client.js";
 import { createNodeVerifier } from "./node-verifier.js";
+import { createVerifyPool } from "./verify-pool.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -87,6 +89,8 @@ export function registerKafkaCommands(program: Command): void {
       const topic = opts.topic ?? config.kafkaTopic;
       const trust = await trustFrom(opts, config.origin);
       const port = createKafkajsPort({ brokers, clientId: "annal-kafka-verify" });
+      // Signatures are most of the work: one OpenSSL worker per core.
+      const pool = createVerifyPool(availableParallelism());
       const incidents: Record<string, number> = {};
       let bar: cliProgress.SingleBar | undefined;
       try {
@@ -101,6 +105,7 @@ export function registerKafkaCommands(program: Command): void {
           {
             kafka: port,
             verifySignature: createNodeVerifier(),
+            verifySignatures: (checks) => pool.firstFailure(checks),
             ...(opts.url ? { backfill: createHttpBackfill(opts.url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...authHeaders() } }) }) } : {}),
             onIncident: (i: Incident) => {
               incidents[i.kind] = (incidents[i.kind] ?? 0) + 1;
@@ -165,6 +170,7 @@ function registerKafkaProjections(program: Command): void {
       const loaded = await loadProjections(opts.projectionsDir ?? BUILT_IN_PROJECTIONS_DIR, opts.projection.length > 0 ? opts.projection : undefined);
       const pool = createPool({ connectionString: opts.databaseUrl, max: loaded.length + 2, applicationName: "annal-kafka-projections" });
       const port = createKafkajsPort({ brokers, clientId: "annal-kafka-projections", logger });
+      const signatures = createVerifyPool(availableParallelism());
       const stopping = new AbortController();
       process.once("SIGINT", () => stopping.abort());
       process.once("SIGTERM", () => stopping.abort());
@@ -176,6 +182,7 @@ function registerKafkaProjections(program: Command): void {
             kafka: port,
             expand: await createRowExpander(),
             verifySignature: createNodeVerifier(),
+            verifySignatures: (checks) => signatures.firstFailure(checks),
             logger,
             ...(opts.url ? { backfill: createHttpBackfill(opts.url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...authHeaders() } }) }) } : {}),
             onIncident: (projection, i) => logger.warn({ projection, kind: i.kind, position: i.position, partition: i.partition, offset: i.offset }, i.reason),
@@ -184,6 +191,7 @@ function registerKafkaProjections(program: Command): void {
         );
         for (const r of results) console.log(`${r.projection}: position ${r.position}, commitment ${r.commitment} (schema ${r.schema})`);
       } finally {
+        await signatures.close();
         await port.close();
         await pool.end();
       }

@@ -7,7 +7,7 @@ import { commitmentLabel } from "../projector/commitment.js";
 import type { LoadedProjection } from "../projector/define.js";
 import { inTransaction } from "../projector/replay.js";
 import type { BackfillSource } from "./consumer/backfill.js";
-import { createVerifyingConsumer, type ConsumerCursor, type Incident, type KafkaTrust } from "./consumer/verifying-consumer.js";
+import { createVerifyingConsumer, type ConsumerCursor, type Incident, type KafkaTrust, type SignatureCheck } from "./consumer/verifying-consumer.js";
 import type { KafkaPort } from "./kafka-port.js";
 
 export interface KafkaProjectionsDeps {
@@ -17,6 +17,7 @@ export interface KafkaProjectionsDeps {
   expand: LtHashExpand;
   backfill?: BackfillSource;
   verifySignature?: SignatureVerifier;
+  verifySignatures?: (checks: readonly SignatureCheck[]) => Promise<number>;
   onIncident?: (projection: string, incident: Incident) => void;
   logger?: Logger;
 }
@@ -80,6 +81,7 @@ async function runOne(deps: KafkaProjectionsDeps, options: KafkaProjectionsOptio
       kafka: deps.kafka,
       ...(deps.backfill ? { backfill: deps.backfill } : {}),
       ...(deps.verifySignature ? { verifySignature: deps.verifySignature } : {}),
+      ...(deps.verifySignatures ? { verifySignatures: deps.verifySignatures } : {}),
       onIncident: (incident) => deps.onIncident?.(name, incident),
     },
     { topic: options.topic, trust: options.trust, maxBatch: options.batchSize ?? 1000, ...(row.cursor ? { cursor: row.cursor } : {}) },

@@ -3,6 +3,8 @@ import { computeDataHash, computeEventHash, fromBase64, toBase64, type EventReco
 import { createKafkajsPort, createMemoryKafka, createRelayService, type KafkaPort, type KafkaRecord, type OutgoingRecord } from "../../src/relay/index.js";
 import { startTestAnnal, type TestAnnal } from "../support/annal.js";
 import { eventually, leaseConnector } from "../support/followers.js";
+import { createVerifyPool } from "../../src/cli/verify-pool.js";
+import type { SignatureCheck } from "../../src/relay/consumer/index.js";
 import { consumeAll, ledgerBackfill, trustOf } from "../support/kafka.js";
 import { kafkaBrokers, randomName } from "../support/services.js";
 
@@ -127,6 +129,28 @@ describe("a hostile producer against the verifying consumer", () => {
     expect(result.error).toMatchObject({ code: "ERR_KAFKA_TAMPER", details: { position } });
     expect(result.incidents.map((i) => i.kind)).toEqual(["tamper"]);
     expect(result.events.every((e) => e.position < position)).toBe(true);
+  });
+
+  it("with signatures checked in batches on worker threads: the honest copy verifies, and an unsigned event is still tamper", async () => {
+    const pool = createVerifyPool(2);
+    try {
+      const verifySignatures = (checks: readonly SignatureCheck[]) => pool.firstFailure(checks);
+      const honest = await consumeAll(kafka, await hostileTopic(edited((rs) => rs.map((r) => outgoing(r)))), trustOf(annal), { verifySignatures });
+      expect(honest.error).toBeUndefined();
+      expect(honest.events.map((e) => e.position)).toEqual(ALL);
+      const target = nthEvent(source[0]!, 4);
+      const position = positionOf(source[0]![target]!);
+      const record = JSON.parse(decoder.decode(source[0]![target]!.value!)) as EventRecord;
+      // A canonical signature of the right length that is simply not the ledger's.
+      const forged = JSON.stringify({ ...record, signature: toBase64(annal.signer.sign(new Uint8Array(32).fill(1))) });
+      const topic = await hostileTopic(edited((rs) => rs.map((r, k) => outgoing(r, k === target ? { value: forged } : {}))));
+      const result = await consumeAll(kafka, topic, trustOf(annal), { verifySignatures });
+      expect(result.error).toMatchObject({ code: "ERR_KAFKA_TAMPER", details: { position } });
+      expect(result.incidents.map((i) => i.kind)).toEqual(["tamper"]);
+      expect(result.events.every((e) => e.position < position)).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("header against value: a ce_subject that disagrees with the signed record is tamper, and halts", async () => {

@@ -1,5 +1,5 @@
 import { resolveTrustedKey, type TrustedKey } from "../../src/verify/index.js";
-import { createVerifyingConsumer, type BackfillSource, type ConsumerCursor, type ConsumerSummary, type Incident, type KafkaTrust } from "../../src/relay/consumer/index.js";
+import { createVerifyingConsumer, type BackfillSource, type ConsumerCursor, type ConsumerSummary, type Incident, type KafkaTrust, type SignatureCheck } from "../../src/relay/consumer/index.js";
 import type { KafkaPort } from "../../src/relay/index.js";
 import type { EventRecord } from "../../src/core/index.js";
 import type { TestAnnal } from "./annal.js";
@@ -24,12 +24,17 @@ export interface Consumed {
 }
 
 /** Reads `topic` to its end with the verifying consumer; never throws (the error is returned). */
-export async function consumeAll(kafka: KafkaPort, topic: string, trust: KafkaTrust, options: { backfill?: BackfillSource; cursor?: ConsumerCursor; gapGraceMs?: number } = {}): Promise<Consumed> {
+export async function consumeAll(
+  kafka: KafkaPort,
+  topic: string,
+  trust: KafkaTrust,
+  options: { backfill?: BackfillSource; cursor?: ConsumerCursor; gapGraceMs?: number; verifySignatures?: (checks: readonly SignatureCheck[]) => Promise<number> } = {},
+): Promise<Consumed> {
   const events: EventRecord[] = [];
   const incidents: Incident[] = [];
   let cursor: ConsumerCursor | undefined = options.cursor;
   const consumer = createVerifyingConsumer(
-    { kafka, ...(options.backfill ? { backfill: options.backfill } : {}), onIncident: (i) => incidents.push(i) },
+    { kafka, ...(options.backfill ? { backfill: options.backfill } : {}), ...(options.verifySignatures ? { verifySignatures: options.verifySignatures } : {}), onIncident: (i) => incidents.push(i) },
     { topic, trust, gapGraceMs: options.gapGraceMs ?? 0, ...(options.cursor ? { cursor: options.cursor } : {}) },
   );
   let error: unknown;

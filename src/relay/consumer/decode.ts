@@ -16,6 +16,8 @@ export interface DecodeContext {
   origin: string;
   partitions: number;
   verifySignature?: SignatureVerifier;
+  /** The caller checks event signatures itself (in a batch, on worker threads); everything else is checked here. */
+  deferSignature?: boolean;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -62,8 +64,9 @@ export function decodeRecord(r: KafkaRecord, context: DecodeContext): DecodedRec
   if (kind !== "event") return tamper(`unknown ${HEADER.record} header ${JSON.stringify(kind)}`);
   const record = value as EventRecord;
   const position = typeof record?.position === "number" ? record.position : undefined;
-  const verified = verifyEvent(record, context.keys, context.verifySignature ? { verifySignature: context.verifySignature } : {});
+  const verified = verifyEvent(record, context.keys, { ...(context.verifySignature ? { verifySignature: context.verifySignature } : {}), ...(context.deferSignature ? { skipSignature: true } : {}) });
   if (!verified.ok) return tamper(verified.reason, position, value);
+  if (context.deferSignature && !context.keys.some((k) => k.keyId === record.keyId)) return tamper(`event is signed by key ${record.keyId}, which is not trusted`, position, value);
   const expected: Array<[string, string]> = [
     [HEADER.id, ceIdOf(context.origin, record.position)],
     [HEADER.source, context.origin],

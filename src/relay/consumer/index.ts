@@ -11,6 +11,7 @@ export {
   type IncidentKind,
   type KafkaTrust,
   type RunOptions,
+  type SignatureCheck,
   type VerifiedBatch,
   type VerifyingConsumer,
   type VerifyingConsumerDeps,

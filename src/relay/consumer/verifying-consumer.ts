@@ -1,4 +1,4 @@
-import { createMerkleAccumulator, decodeHash, equalBytes, fromBase64, leafHash, LedgerError, toBase64, ZERO_HASH, type EventRecord, type SignatureVerifier } from "../../core/index.js";
+import { createMerkleAccumulator, decodeHash, equalBytes, fromBase64, isCanonicalSignature, leafHash, LedgerError, toBase64, ZERO_HASH, type EventRecord, type SignatureVerifier } from "../../core/index.js";
 import { verifyCosignature, type CosignerKey } from "../../verify/cosignature.js";
 import { verifyEvent } from "../../verify/event.js";
 import type { TrustedKey } from "../../verify/keys.js";
@@ -69,8 +69,20 @@ export interface ConsumerSummary {
   incidents: number;
 }
 
+/** One Ed25519 check: the event hash signed by a trusted key. */
+export interface SignatureCheck {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
 export interface VerifyingConsumerDeps {
   kafka: KafkaPort;
+  /**
+   * Checks many signatures at once (e.g. on worker threads): answers the index of the
+   * first that fails, or -1. Without it, each record's signature is checked as it is decoded.
+   */
+  verifySignatures?: (checks: readonly SignatureCheck[]) => Promise<number>;
   /** Fills gaps from the Annal HTTP API; without it a gap halts with ERR_KAFKA_GAP. */
   backfill?: BackfillSource;
   verifySignature?: SignatureVerifier;
@@ -268,7 +280,34 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
     if (pendingCheckpoint === undefined || value.checkpoint.treeSize >= pendingCheckpoint.treeSize) pendingCheckpoint = { treeSize: value.checkpoint.treeSize, witnessed };
   }
 
-  const decodeContext = () => ({ keys: trust.keys, origin: trust.origin, partitions: partitionCount, ...sigOptions });
+  const decodeContext = () => ({ keys: trust.keys, origin: trust.origin, partitions: partitionCount, ...sigOptions, ...(deps.verifySignatures ? { deferSignature: true } : {}) });
+
+  /** With verifySignatures: the signatures of a fetched batch's events, checked together; a failing one becomes tamper. */
+  async function checkSignatures(items: DecodedRecord[]): Promise<void> {
+    const check = deps.verifySignatures;
+    if (check === undefined) return;
+    const events: Array<{ index: number; check: SignatureCheck }> = [];
+    items.forEach((item, index) => {
+      if (item.kind !== "event") return;
+      const key = trust.keys.find((k) => k.keyId === item.record.keyId)!;
+      const signature = fromBase64(item.record.signature);
+      const hash = decodeHash(item.record.hash)!;
+      if (signature === undefined || !isCanonicalSignature(signature)) {
+        items[index] = { kind: "tamper", offset: item.offset, partition: item.partition, position: item.record.position, reason: "event signature does not verify", record: item.record };
+        return;
+      }
+      events.push({ index, check: { publicKey: key.publicKey, message: hash, signature } });
+    });
+    let rest = events;
+    while (rest.length > 0) {
+      const failed = await check(rest.map((e) => e.check));
+      if (failed < 0) return;
+      const bad = rest[failed]!;
+      const item = items[bad.index] as Extract<DecodedRecord, { kind: "event" }>;
+      items[bad.index] = { kind: "tamper", offset: item.offset, partition: item.partition, position: item.record.position, reason: "event signature does not verify", record: item.record };
+      rest = rest.slice(failed + 1);
+    }
+  }
 
   async function fill(partitionIndexes: number[]): Promise<void> {
     await Promise.all(
@@ -276,7 +315,10 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
         const part = parts[p]!;
         const records = await kafka.fetch(topic, p, part.fetchOffset, { maxWaitMs: fetchWaitMs, maxBytes: 1024 * 1024 });
         part.drained = records.length === 0;
-        for (const r of records) part.buffer.push(decodeRecord(r, decodeContext()));
+        const context = decodeContext();
+        const decoded = records.map((r) => decodeRecord(r, context));
+        await checkSignatures(decoded);
+        part.buffer.push(...decoded);
         if (records.length > 0) part.fetchOffset = records[records.length - 1]!.offset + 1;
       }),
     );
