@@ -310,10 +310,13 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
   }
 
   async function fill(partitionIndexes: number[]): Promise<void> {
+    // Wait for new records only when nothing at all is buffered: a partition at its end
+    // must not slow down reading the others.
+    const maxWaitMs = parts.every((p) => p.buffer.length === 0) ? fetchWaitMs : 0;
     await Promise.all(
       partitionIndexes.map(async (p) => {
         const part = parts[p]!;
-        const records = await kafka.fetch(topic, p, part.fetchOffset, { maxWaitMs: fetchWaitMs, maxBytes: 1024 * 1024 });
+        const records = await kafka.fetch(topic, p, part.fetchOffset, { maxWaitMs, maxBytes: 1024 * 1024 });
         part.drained = records.length === 0;
         const context = decodeContext();
         const decoded = records.map((r) => decodeRecord(r, context));
