@@ -131,6 +131,7 @@ export function registerKafkaCommands(program: Command): void {
         }
         throw error;
       } finally {
+        await pool.close();
         await port.close();
       }
     });
