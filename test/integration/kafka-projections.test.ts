@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await projections?.stop();
-  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   await kafka?.deleteTopic(topic).catch(() => undefined);
   await kafka?.close();
   await annal?.close();
