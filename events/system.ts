@@ -63,3 +63,43 @@ export const ProjectionCutOver = defineEventType<ProjectionCutOverData>({
     properties: { projection, from: { type: ["integer", "null"] }, to: position, position: { type: "integer", minimum: 0 }, commitment: { type: "string" }, actor },
   },
 });
+
+/** The stream of the archive: one event per sealed segment, so the log itself records what was sealed where. */
+export const ARCHIVE_STREAM = "annal:archive";
+
+export interface SegmentSealedData {
+  segment: number;
+  from: number;
+  to: number;
+  object: string;
+  versionId: string;
+  /** base64 SHA-256 of the bundle's bytes. */
+  bundleSha256: string;
+  /** base64 SHA-256 of the bundle's manifest.note: the next segment's `previous`. */
+  manifestHash: string;
+  retainUntil: string;
+  /** Where it went; a local directory says NOT WORM. */
+  archive: string;
+  worm: boolean;
+}
+export const SegmentSealed = defineEventType<SegmentSealedData>({
+  type: "SegmentSealed",
+  description: "Events `from`..`to` were sealed as segment `segment`: a bundle uploaded as `object` version `versionId`, verified in the store (COMPLIANCE retention until `retainUntil`, bytes hash) before this event was written.",
+  schema: {
+    type: "object",
+    required: ["segment", "from", "to", "object", "versionId", "bundleSha256", "manifestHash", "retainUntil", "archive", "worm"],
+    additionalProperties: false,
+    properties: {
+      segment: position,
+      from: position,
+      to: position,
+      object: { type: "string", minLength: 1, maxLength: 1024 },
+      versionId: { type: "string", minLength: 1, maxLength: 1024 },
+      bundleSha256: { type: "string", minLength: 44, maxLength: 44 },
+      manifestHash: { type: "string", minLength: 44, maxLength: 44 },
+      retainUntil: { type: "string", minLength: 20, maxLength: 40 },
+      archive: { type: "string", minLength: 1, maxLength: 2000 },
+      worm: { type: "boolean" },
+    },
+  },
+});

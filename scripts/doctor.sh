@@ -46,6 +46,13 @@ if [ -z "$go_v" ]; then tool_problem "go: not found (builds MinIO)" "$need_go" "
 elif version_ge "$go_v" 1.24; then ok "go $go_v"
 else tool_problem "go $go_v is older than 1.24" "$need_go" "install Go 1.24+, or set S3_* to an existing S3 server"; fi
 
+# Test tools: schemathesis (API contract test) and chromium (API reference page test).
+if [ -x "${ANNAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/annal}/tools/schemathesis-4.32.5/bin/st" ]; then ok "schemathesis 4.32.5"
+else fail "schemathesis: not installed (test/e2e/api-contract.test.ts runs it)" "npm run test-tools"; fi
+chromium_bin="${ANNAL_CHROMIUM:-$(command -v chromium || true)}"
+if [ -n "$chromium_bin" ] && [ -x "$chromium_bin" ]; then ok "chromium: $chromium_bin"
+else fail "chromium: not found (test/e2e/api-reference.test.ts renders /docs in it)" "npm run test-tools (as root: apt-get install chromium), or set ANNAL_CHROMIUM"; fi
+
 # Cache: the MinIO build, Kafka jars and service data need about 1.5 GiB on first run.
 cache="${ANNAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/annal}"
 probe_dir="$cache"; while [ ! -d "$probe_dir" ]; do probe_dir=$(dirname "$probe_dir"); done

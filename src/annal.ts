@@ -3,9 +3,12 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { AnnalConfig } from "./config.js";
 import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
-import { createPostgresLedger, registerSigningKey, type Ledger, type LedgerStats } from "./ledger/index.js";
+import { createPostgresLedger, registerSigningKey, type InlineWork, type Ledger, type LedgerStats } from "./ledger/index.js";
+import { createPostgresRedactor, type Redactor } from "./ledger/redaction.js";
+import { createDatabaseGate, type DatabaseGate } from "./ledger/database-gate.js";
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
+import { isConnectionError } from "./store/postgres/errors.js";
 import { createClient, createPool } from "./store/postgres/pool.js";
 import { createPostgresProofs, type PostgresProofs } from "./store/postgres/proofs.js";
 import { createPostgresReader } from "./store/postgres/reader.js";
@@ -14,12 +17,16 @@ export interface AnnalCore {
   ledger: Ledger & { readonly queued: number; readonly stats: LedgerStats };
   reader: ReturnType<typeof createPostgresReader>;
   proofs: PostgresProofs;
+  redactor: Redactor;
   signer: Signer;
   pool: pg.Pool;
   /** A new, unconnected dedicated connection as the application role (follower leases, LISTEN). */
   connect: () => pg.Client;
   databaseUrl: string;
   embedded: boolean;
+  /** Closed while the database does not answer; appends are refused fast meanwhile. */
+  gate: DatabaseGate;
+  /** Readiness, answered within the statement timeout (never hangs); false while the gate is closed. */
   ready: () => Promise<boolean>;
   close: () => Promise<void>;
 }
@@ -27,6 +34,8 @@ export interface AnnalCore {
 export interface OpenOptions {
   /** Called per committed batch (metrics). */
   onBatch?: (stats: { requests: number; events: number; durationMs: number }) => void;
+  /** Inline projections, run in each append transaction (see LedgerDeps.inline). */
+  inline?: InlineWork;
 }
 
 /**
@@ -63,8 +72,16 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     await admin.end();
     pools.pop();
 
-    const pool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 10 });
+    const bounded = { connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs };
+    const pool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 10, ...bounded });
     pools.push(pool);
+    // The probe has a connection of its own, so reads queued on a stalled `pool` never
+    // delay noticing that the database is back.
+    const probePool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 1, applicationName: "annal-probe", ...bounded });
+    pools.push(probePool);
+    const gate = createDatabaseGate(
+      { probe: () => probePool.query("SELECT 1"), onChange: (available, cause) => (available ? logger.info("database reachable again; appends resume") : logger.error({ err: cause }, "database not answering; refusing appends until it does")) },
+    );
     // In `flush` mode batch writes commit without waiting for the disk, and the ledger
     // answers an append only after a synchronous write on `pool` has flushed the WAL past
     // it (durable-flush.ts); in `sync` mode every batch commit waits for the disk.
@@ -74,27 +91,40 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       max: config.maxBatchesInFlight + 1,
       applicationName: "annal-writer",
       settings: { synchronous_commit: config.commitMode === "flush" ? "off" : "on" },
+      ...bounded,
     });
     pools.push(writePool);
     const ledger = createPostgresLedger(
-      { pool, writePool, signer, ...(options.onBatch ? { onBatch: options.onBatch } : {}) },
-      { origin: config.origin, maxBatchEvents: config.maxBatchEvents, maxQueuedEvents: config.maxQueuedEvents, maxBatchesInFlight: config.maxBatchesInFlight, commitMode: config.commitMode },
+      { pool, writePool, signer, gate, ...(options.onBatch ? { onBatch: options.onBatch } : {}), ...(options.inline ? { inline: options.inline } : {}) },
+      {
+        origin: config.origin,
+        maxBatchEvents: config.maxBatchEvents,
+        maxQueuedEvents: config.maxQueuedEvents,
+        maxBatchesInFlight: config.maxBatchesInFlight,
+        commitMode: config.commitMode,
+        appendTimeoutMs: config.requestTimeoutMs - 500,
+      },
     );
     const reader = createPostgresReader(pool);
     return {
       ledger,
       reader,
       proofs: createPostgresProofs(pool),
+      redactor: createPostgresRedactor(pool, ledger),
       signer,
       pool,
       connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower" }),
       databaseUrl,
       embedded: stopEmbedded !== undefined,
-      ready: () => isMigrated(pool),
+      gate,
+      // Within 1.5 s however long the database timeouts are: orchestrators probe with short timeouts.
+      ready: () => readiness(gate, () => isMigrated(probePool), Math.min(1500, config.databaseStatementTimeoutMs)),
       async close() {
         await ledger.close();
+        gate.close();
         await signer.close();
         await writePool.end();
+        await probePool.end();
         await pool.end();
         await stopEmbedded?.();
       },
@@ -103,6 +133,30 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     await stopEmbedded?.();
     throw error;
+  }
+}
+
+/**
+ * Ready when the gate is open and the migrations check answers within `timeoutMs`. A
+ * check that does not answer in time closes the gate too: readiness and the append path
+ * agree about the database.
+ */
+async function readiness(gate: DatabaseGate, check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  if (!gate.available) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+  try {
+    const result = await Promise.race([check(), timedOut]);
+    if (result === "timeout") {
+      gate.reportDown(new Error(`readiness check took longer than ${timeoutMs} ms`));
+      return false;
+    }
+    return result;
+  } catch (error) {
+    if (isConnectionError(error)) gate.reportDown(error);
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

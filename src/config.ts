@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { isValidKeyName, LedgerError } from "./core/index.js";
 import { parseWitnessesConfig, type WitnessEndpoint } from "./witness/config.js";
 
@@ -41,6 +42,16 @@ export interface AnnalConfig {
   publicUrl: string | undefined;
   /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
   databaseAllowInsecure: boolean;
+  /**
+   * ANNAL_REQUEST_TIMEOUT_MS (default 5000): every request is answered within it, 503
+   * when a dependency does not answer. Appends are bounded just below it (by 500 ms) so
+   * that they answer with what is known of their outcome.
+   */
+  requestTimeoutMs: number;
+  /** ANNAL_DB_CONNECT_TIMEOUT_MS (default 1500): opening a connection or waiting for a free one. */
+  databaseConnectTimeoutMs: number;
+  /** ANNAL_DB_STATEMENT_TIMEOUT_MS (default 3000): one statement's answer, timed by the client. */
+  databaseStatementTimeoutMs: number;
   /** Projections run by this instance (ANNAL_PROJECTIONS): names, `all` (default) or `none`. */
   projections: readonly string[] | "all" | "none";
   /** Folder of projection folders (ANNAL_PROJECTIONS_DIR); undefined: the ones shipped in projections/. */
@@ -49,6 +60,19 @@ export interface AnnalConfig {
   projectionBatchSize: number;
   /** Longest a read-your-writes read waits for a projection to reach its position (ANNAL_READ_WAIT_MS). */
   readWaitMs: number;
+  /**
+   * ANNAL_ARCHIVE: where sealed segments go, `s3://bucket/prefix` (credentials from the
+   * standard AWS_* variables, never kept here) or `file:///path` (NOT WORM, development
+   * only); `off` for none. Development defaults to `file://$ANNAL_HOME/archive`;
+   * production has no default (off unless set).
+   */
+  archive: string | undefined;
+  /** ANNAL_ARCHIVE_RETENTION_DAYS: the least COMPLIANCE retention applied to a segment and required of the bucket's default. */
+  archiveRetentionDays: number;
+  /** ANNAL_ARCHIVE_SEGMENT_EVENTS: seal once this many events wait (and cut segments of about this size). */
+  archiveSegmentEvents: number;
+  /** ANNAL_ARCHIVE_SEGMENT_AGE_SECONDS: seal once the oldest unsealed event is this old. */
+  archiveSegmentAgeSeconds: number;
   /** Kafka bootstrap brokers (ANNAL_KAFKA_BROKERS, comma list); empty: the relay is off in `annal serve`. */
   kafkaBrokers: string[];
   /** The relay's topic (ANNAL_KAFKA_TOPIC, default annal.events). */
@@ -122,11 +146,17 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     projections: projectionList(env.ANNAL_PROJECTIONS),
     projectionsDir: env.ANNAL_PROJECTIONS_DIR ? resolve(env.ANNAL_PROJECTIONS_DIR) : undefined,
     projectionBatchSize: integer(env, "ANNAL_PROJECTION_BATCH", 1000, 1, 50_000),
-    readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 5000, 0, 60_000),
+    // Below the request bound (ANNAL_REQUEST_TIMEOUT_MS), so the wait ends with its own 503.
+    readWaitMs: integer(env, "ANNAL_READ_WAIT_MS", 3000, 0, 60_000),
+    archive: archiveUrl(env.ANNAL_ARCHIVE, envName, resolve(env.ANNAL_HOME ?? ".annal")),
+    archiveRetentionDays: integer(env, "ANNAL_ARCHIVE_RETENTION_DAYS", 2557, 1, 36_500),
+    archiveSegmentEvents: integer(env, "ANNAL_ARCHIVE_SEGMENT_EVENTS", 100_000, 1, 10_000_000),
+    archiveSegmentAgeSeconds: integer(env, "ANNAL_ARCHIVE_SEGMENT_AGE_SECONDS", 3600, 1, 31_536_000),
     kafkaBrokers: (env.ANNAL_KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter((b) => b !== ""),
     kafkaTopic: kafkaTopic(env.ANNAL_KAFKA_TOPIC),
     kafkaPartitions: integer(env, "ANNAL_KAFKA_PARTITIONS", 12, 1, 10_000),
     kafkaControlIntervalMs: integer(env, "ANNAL_KAFKA_CONTROL_INTERVAL_MS", 10_000, 100, 3_600_000),
+    ...timeouts(env),
   };
 }
 
@@ -137,6 +167,33 @@ function projectionList(raw: string | undefined): readonly string[] | "all" | "n
   const bad = names.filter((n) => !/^[a-z][a-z0-9_]{0,40}$/.test(n));
   if (bad.length > 0) throw new LedgerError("ERR_CONFIG", `ANNAL_PROJECTIONS must be all, none or a comma list of projection names; refused: ${bad.join(", ")}`);
   return names;
+}
+
+function timeouts(env: Env): Pick<AnnalConfig, "requestTimeoutMs" | "databaseConnectTimeoutMs" | "databaseStatementTimeoutMs"> {
+  const requestTimeoutMs = integer(env, "ANNAL_REQUEST_TIMEOUT_MS", 5000, 1000, 600_000);
+  const databaseConnectTimeoutMs = integer(env, "ANNAL_DB_CONNECT_TIMEOUT_MS", 1500, 100, 600_000);
+  const databaseStatementTimeoutMs = integer(env, "ANNAL_DB_STATEMENT_TIMEOUT_MS", 3000, 100, 600_000);
+  // An append waits for a connection and then its statement; both must fit in its bound
+  // (requestTimeoutMs - 500), or the bound would answer "outcome unknown" for appends the
+  // database was merely slow to refuse.
+  if (databaseConnectTimeoutMs + databaseStatementTimeoutMs > requestTimeoutMs - 500) {
+    throw new LedgerError(
+      "ERR_CONFIG",
+      `ANNAL_DB_CONNECT_TIMEOUT_MS + ANNAL_DB_STATEMENT_TIMEOUT_MS (${databaseConnectTimeoutMs} + ${databaseStatementTimeoutMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500})`,
+    );
+  }
+  const readWaitMs = integer(env, "ANNAL_READ_WAIT_MS", 3000, 0, 60_000);
+  if (readWaitMs > requestTimeoutMs - 500) {
+    throw new LedgerError("ERR_CONFIG", `ANNAL_READ_WAIT_MS (${readWaitMs}) must be at most ANNAL_REQUEST_TIMEOUT_MS - 500 (${requestTimeoutMs - 500}): a read-your-writes read must answer within the request bound`);
+  }
+  return { requestTimeoutMs, databaseConnectTimeoutMs, databaseStatementTimeoutMs };
+}
+
+function archiveUrl(raw: string | undefined, envName: string, home: string): string | undefined {
+  if (raw === "off") return undefined;
+  if (raw === undefined || raw === "") return envName === "production" ? undefined : pathToFileURL(resolve(home, "archive")).href;
+  if (!/^(s3:\/\/[^/\s]+(\/\S*)?|file:\/\/\/\S+)$/.test(raw)) throw new LedgerError("ERR_CONFIG", `ANNAL_ARCHIVE must be s3://bucket/prefix, file:///path or off, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 function authMode(raw: string | undefined): "oidc" | "off" {
@@ -205,6 +262,7 @@ export function productionProblems(config: AnnalConfig): string[] {
       problems.push(...secretProblems("the DATABASE_URL password", decodeURIComponent(url.password)));
     }
   }
+  if (config.archive?.startsWith("file:")) problems.push("the archive is a local directory (ANNAL_ARCHIVE=file://...), which is NOT WORM: set ANNAL_ARCHIVE=s3://bucket/prefix on a bucket with Object Lock in COMPLIANCE mode");
   return problems;
 }
 

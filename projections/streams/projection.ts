@@ -8,6 +8,8 @@ import { defineProjection } from "../../src/projector/index.js";
 export default defineProjection({
   name: "streams",
   version: 1,
+  // Positions, versions and times only: no payloads to read.
+  payloads: false,
   async applyBatch(events, db) {
     await db.query(
       `WITH ev (stream_id, version, position, recorded_at) AS (

@@ -168,8 +168,12 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=lib,http,emmett,verify,kafka picks sections (all by default).
-    const only = new Set((process.env.BENCH_ONLY ?? "lib,http,emmett,verify,kafka").split(","));
+    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive,kafka").split(","));
+    if (only.has("edge")) {
+      const { benchEdge } = await import("./edge-bench.js");
+      for (const r of await benchEdge()) console.log(`${r.name.padEnd(62)} ${r.perSecond.toFixed(0).padStart(6)} req/s  ${r.microsPerRequest.toFixed(1)} µs wall  ${r.cpuMicrosPerRequest.toFixed(1)} µs CPU per request (in process, no database)`);
+    }
     if (only.has("lib")) await benchLedger(adminUrl, join(dir, "lib"));
     if (only.has("http")) await benchHttp(adminUrl, join(dir, "http"));
     if (only.has("http")) await benchHttpBaseline();
@@ -181,6 +185,22 @@ async function main() {
       if (annal && emmett) console.log(`${k} Annal / Emmett: ${(annal.eventsPerSecond / emmett.eventsPerSecond).toFixed(2)}x`);
     }
     if (only.has("verify")) await benchVerify(adminUrl, join(dir, "verify"));
+    if (only.has("projections")) {
+      const { benchProjections } = await import("./projection-bench.js");
+      await benchProjections({
+        catchUpUrl: await createDatabase(adminUrl, "bench_projections"),
+        lagUrl: await createDatabase(adminUrl, "bench_projection_lag"),
+        inlineUrl: await createDatabase(adminUrl, "bench_projection_inline"),
+        home: join(dir, "projections"),
+        events: Number(process.env.BENCH_PROJECTION_EVENTS ?? Math.round(1_000_000 * SCALE)),
+        streams: 1000,
+        appends: Math.round(30_000 * SCALE),
+      });
+    }
+    if (only.has("archive")) {
+      const { benchArchive } = await import("./archive-bench.js");
+      await benchArchive(await createDatabase(adminUrl, "bench_archive"), join(dir, "archive", "home"));
+    }
     if (only.has("kafka")) {
       const { benchKafka } = await import("./kafka-bench.js");
       await benchKafka(await createDatabase(adminUrl, "bench_kafka"), join(dir, "kafka"), report, SCALE);

@@ -9,6 +9,7 @@ import { createRouteTable } from "./admin-routes.js";
 import { apiVersion } from "./middleware/api-version.js";
 import { authorize } from "./middleware/authorize.js";
 import { observeRequests } from "./middleware/observe.js";
+import { requestTimeout } from "./middleware/request-timeout.js";
 import { problemResponse } from "./problem-response.js";
 import type { HttpMethod, RouteDefinition } from "./routes.js";
 
@@ -39,10 +40,12 @@ export function createApp(deps: ApiDeps, options: ApiOptions = {}): Hono<AppEnv>
     },
   });
   for (const route of routes) {
+    // The bound covers authentication too (an identity provider that does not answer).
+    const bound = requestTimeout(resolved.requestTimeoutMs, route.method === "GET" ? "ERR_UNAVAILABLE" : "ERR_OUTCOME_UNKNOWN");
     // Access first: a caller who may not append never gets a body read.
     const guard = authorize(route, deps.access);
-    if (route.acceptsBody) app.on(route.method, route.path, guard, limitBody, route.handler);
-    else app.on(route.method, route.path, guard, route.handler);
+    if (route.acceptsBody) app.on(route.method, route.path, bound, guard, limitBody, route.handler);
+    else app.on(route.method, route.path, bound, guard, route.handler);
   }
 
   const allowedMethods = createMethodLookup(routes);

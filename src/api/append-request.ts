@@ -21,6 +21,8 @@ export function parseAppendRequest(input: {
   maxEvents: number;
 }): AppendRequest {
   const { streamId, body, idempotencyKey, principal, maxEvents } = input;
+  // Annal writes these itself (annal:redactions, annal:projections): nobody may forge a system record.
+  assertWritableStream(streamId);
   if (!isPlainObject(body)) throw invalid("request body must be a JSON object", { pointer: "" });
   rejectUnknownFields(body, TOP_LEVEL_FIELDS, "");
   const events = body["events"];
@@ -51,7 +53,7 @@ export function assertStreamId(streamId: string): void {
   }
 }
 
-/** Annal's own streams (`annal:…`: projection skips, seals, key rotations) are written by Annal alone. */
+/** Annal's own streams (`annal:…`: redactions, projection skips, seals) are written by Annal alone. */
 export function assertWritableStream(streamId: string): void {
   if (streamId.startsWith(SYSTEM_STREAM_PREFIX)) {
     throw new LedgerError("ERR_FORBIDDEN", `stream ids starting with "${SYSTEM_STREAM_PREFIX}" are reserved for Annal's own events`, { details: { streamId } });

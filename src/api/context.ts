@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { AccessControl, Principal } from "../auth/access-control.js";
+import type { Redactor } from "../ledger/redaction.js";
 import type { CheckpointView, Ledger, LedgerReader } from "../ledger/types.js";
 import type { ProjectionStatus } from "../projector/status.js";
 import type { StreamEntry, StreamQuery } from "../projector/stream-catalog.js";
@@ -11,6 +12,10 @@ export interface ProofReader {
   inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]>;
   consistencyProof(size1: number, size2: number): Promise<Uint8Array[]>;
   checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
+  /** Up to `limit` durable checkpoints with tree size >= `fromTreeSize`, ascending. */
+  listCheckpoints(fromTreeSize: number, limit: number): Promise<CheckpointView[]>;
+  /** The stored hash of the event at `position` (a leaf), to check a proof before serving it; read from the record when absent. */
+  eventHash?(position: number): Promise<Uint8Array | undefined>;
 }
 
 /** What the HTTP edge needs from the rest of Annal. Wired once, in the composition root. */
@@ -31,6 +36,8 @@ export interface ApiDeps {
   identityProvider?: MountedIdentityProvider | undefined;
   /** Read models (`GET /streams`, `/projections`); undefined when projections are off in this instance. */
   projections?: ProjectionsApi | undefined;
+  /** Payload redaction (`POST /admin/events/{position}/redact`); the route answers 503 without it. */
+  redactor?: Redactor | undefined;
   /** The effective configuration with secrets masked, for `GET /admin/config`. */
   effectiveConfig?: (() => Readonly<Record<string, unknown>>) | undefined;
 }
@@ -66,6 +73,8 @@ export interface ApiOptions {
   maxReadLimit?: number;
   /** Supported and deprecated API versions; default `API_VERSIONS`. */
   apiVersions?: ApiVersionPolicy;
+  /** Every request is answered within this (503 past it). Default 5000 ms. */
+  requestTimeoutMs?: number;
 }
 
 export type ResolvedApiOptions = Required<ApiOptions>;
@@ -77,6 +86,7 @@ export function resolveApiOptions(options: ApiOptions = {}): ResolvedApiOptions 
     maxJsonDepth: options.maxJsonDepth ?? 32,
     maxReadLimit: options.maxReadLimit ?? 1000,
     apiVersions: options.apiVersions ?? API_VERSIONS,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5000,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { isLedgerError, LedgerError, type LedgerErrorCode } from "../core/index.js";
+import { isConnectionError } from "../store/postgres/errors.js";
 import type { AppEnv } from "./context.js";
 import { buildProblem, DEFAULT_RETRY_AFTER_SECONDS, PROBLEM_CONTENT_TYPE, PROBLEMS } from "./problems.js";
 
@@ -45,6 +46,8 @@ function asLedgerError(thrown: unknown): LedgerError {
   if (thrown instanceof HTTPException) {
     return new LedgerError(HTTP_EXCEPTION_CODES[thrown.status] ?? "ERR_INTERNAL", thrown.message || "request refused", { cause: thrown });
   }
+  // A read that could not reach the database (or waited past its bound): not our bug, 503.
+  if (isConnectionError(thrown)) return new LedgerError("ERR_UNAVAILABLE", "the database did not answer", { cause: thrown, retriable: true });
   return new LedgerError("ERR_INTERNAL", "unexpected error", { cause: thrown });
 }
 

@@ -26,6 +26,7 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_METHOD_NOT_ALLOWED: { status: 405, slug: "method-not-allowed", title: "Method not allowed" },
   ERR_EXPECTED_VERSION: { status: 409, slug: "expected-version", title: "Stream version does not match the expected version" },
   ERR_DUPLICATE_EVENT: { status: 409, slug: "duplicate-event", title: "An event with this eventId already exists" },
+  ERR_ALREADY_REDACTED: { status: 409, slug: "already-redacted", title: "The event's payload is already redacted" },
   ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, slug: "idempotency-in-flight", title: "A request with this idempotency key is in progress" },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, slug: "payload-too-large", title: "Request body too large" },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, slug: "unsupported-media-type", title: "Unsupported media type" },
@@ -36,12 +37,19 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_FENCED: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_FAILED: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_CHANGED: { status: 500, slug: "internal", title: "Internal error" },
+  // Its own type and title (5xx details stay generic): an operator must tell a corrupted
+  // store from a bug, and a client that the server refused to serve an unverifiable proof.
+  ERR_STORE_CORRUPT: { status: 500, slug: "store-corrupt", title: "Stored state is corrupt" },
   ERR_MIGRATION_CHANGED: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_ARCHIVE: { status: 500, slug: "internal", title: "Internal error" },
   ERR_CONFIG: { status: 500, slug: "internal", title: "Internal error" },
   ERR_INTERNAL: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_BEHIND: { status: 503, slug: "projection-behind", title: "The read model has not reached the requested position yet" },
   ERR_OVERLOADED: { status: 503, slug: "overloaded", title: "Service overloaded" },
   ERR_UNAVAILABLE: { status: 503, slug: "unavailable", title: "Service unavailable" },
+  // Not ERR_UNAVAILABLE: that one promises nothing happened; this one says "maybe", so
+  // the client must retry with the same Idempotency-Key (which resolves it exactly once).
+  ERR_OUTCOME_UNKNOWN: { status: 503, slug: "outcome-unknown", title: "Outcome unknown; retry with the same Idempotency-Key" },
   // Kafka relay and consumer errors never come from an HTTP request; an internal error if one did.
   ERR_KAFKA_UNAVAILABLE: { status: 500, slug: "internal", title: "Internal error" },
   ERR_KAFKA_TOPIC: { status: 500, slug: "internal", title: "Internal error" },
@@ -91,7 +99,7 @@ export function buildProblem(input: {
     type: problemTypeUri(input.code),
     title: problem.title,
     status: problem.status,
-    detail: serverError ? genericDetail(problem.status) : input.detail,
+    detail: serverError ? genericDetail(problem.status, input.code) : input.detail,
     code: input.code,
     requestId: input.requestId,
   };
@@ -104,7 +112,8 @@ export function buildProblem(input: {
   return body;
 }
 
-function genericDetail(status: number): string {
+function genericDetail(status: number, code: LedgerErrorCode): string {
+  if (code === "ERR_OUTCOME_UNKNOWN") return "The request may or may not have taken effect; retry it with the same Idempotency-Key.";
   return status === 503 ? "The service cannot take this request now; retry later." : "An internal error occurred; quote the requestId when reporting it.";
 }
 

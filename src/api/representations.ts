@@ -31,7 +31,6 @@ export function eventJson(record: EventRecord): EventRecord {
   const json: EventRecord = { ...headerOf(record), hash: record.hash, signature: record.signature };
   if (record.data !== undefined) json.data = record.data;
   if (record.dataSalt !== undefined) json.dataSalt = record.dataSalt;
-  if (record.redacted !== undefined) json.redacted = record.redacted;
   return json;
 }
 

@@ -1,84 +1,91 @@
-import type { Context } from "hono";
+import { Type, type TSchema } from "@sinclair/typebox";
 import { accepts } from "hono/accepts";
 import { LedgerError } from "../core/index.js";
-import { assertStreamId, assertWritableStream, parseAppendRequest, parseIdempotencyKey } from "./append-request.js";
-import type { ApiDeps, AppEnv, ResolvedApiOptions } from "./context.js";
-import { renderDocsPage } from "./docs-page.js";
-import { readJsonBody } from "./json-body.js";
-import { buildOpenApiDocument } from "./openapi.js";
+import type { JsonObject, JsonValue } from "../core/index.js";
+import type { AppendEventInput, AppendRequest } from "../ledger/types.js";
+import type { ApiDeps, ResolvedApiOptions } from "./context.js";
+import { assertWritableStream } from "./append-request.js";
 import { buildProblem, PROBLEM_CONTENT_TYPE } from "./problems.js";
-import { integerPathParameter, integerQuery } from "./query.js";
 import { createProofRoutes } from "./proof-routes.js";
 import { checkpointJson, eventJson, publicKeyJson, receiptJson } from "./representations.js";
+import { defineRoute, type RouteDefinition, type ResponseSpec } from "./route-definition.js";
+import { AllEvents, appendRequestSchema, Checkpoint, EventRecord, IdempotencyKeyHeader, Problem, PublicKeys, Receipt, SafeInteger, Status, StreamEvents, StreamIdParameter, Text } from "./schemas.js";
 
-/**
- * What a caller must hold to use a route, enforced by the authorize middleware against the
- * token's roles (src/api/middleware/authorize.ts); a test keeps every route declaring one.
- */
-export type Permission = "public" | "events:append" | "events:read" | "audit:read" | "metrics:read" | "admin:*";
-export const PERMISSIONS: readonly Permission[] = ["public", "events:append", "events:read", "audit:read", "metrics:read", "admin:*"];
-
-export type HttpMethod = "GET" | "POST";
-
-export interface RouteDefinition {
-  method: HttpMethod;
-  /** Hono pattern (`/events/:position`); the OpenAPI path is derived from it. */
-  path: string;
-  permission: Permission;
-  /**
-   * Over many streams but filtered to the caller's domains (`GET /streams`): allowed with
-   * the permission on any domain; the handler narrows the answer to the caller's grants.
-   */
-  domainFiltered?: boolean;
-  /** Routes that read a body get the streaming body limit in front of them. */
-  acceptsBody: boolean;
-  handler: (c: Context<AppEnv>) => Promise<Response> | Response;
-}
+// Kept here for the modules that import them from the route table.
+export { openApiPath, PERMISSIONS, type HttpMethod, type Permission, type RouteDefinition } from "./route-definition.js";
 
 const DEFAULT_READ_LIMIT = 100;
 
-/** The route table: the one list the app, the OpenAPI test and (later) RBAC read. */
+const problem = (description: string): ResponseSpec => ({ description, content: { [PROBLEM_CONTENT_TYPE]: Problem } });
+const json = (description: string, schema: TSchema): ResponseSpec => ({ description, content: { "application/json": schema } });
+
+/** The ledger's routes: append, reads, audit, operations. */
 export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteDefinition[] {
   const { ledger, reader } = deps;
-  const readLimit = (c: Context<AppEnv>): number =>
-    integerQuery(c, "limit", { min: 1, max: options.maxReadLimit, fallback: Math.min(DEFAULT_READ_LIMIT, options.maxReadLimit) });
-  // Built once and served from memory: the document depends only on the options.
-  const openApi = buildOpenApiDocument(options);
-  const openApiText = JSON.stringify(openApi);
-  const docsPage = renderDocsPage(openApi);
+  const limit = SafeInteger({
+    minimum: 1,
+    maximum: options.maxReadLimit,
+    default: Math.min(DEFAULT_READ_LIMIT, options.maxReadLimit),
+    description: `Most events to return. Values above ${options.maxReadLimit} are refused (400), not clamped.`,
+  });
+  const streamPath = Type.Object({ streamId: StreamIdParameter });
 
   return [
-    ...createProofRoutes(deps),
-    {
+    defineRoute({
       method: "POST",
       path: "/streams/:streamId/events",
       permission: "events:append",
-      acceptsBody: true,
-      async handler(c) {
-        const streamId = pathParameter(c, "streamId");
-        // Cheap checks first: a bad stream id or key never costs us reading the body.
-        assertStreamId(streamId);
-        assertWritableStream(streamId);
-        const idempotencyKey = parseIdempotencyKey(c.req.header("Idempotency-Key"));
-        const body = await readJsonBody(c, options.maxJsonDepth);
-        const request = parseAppendRequest({ streamId, body, idempotencyKey, principal: c.get("principal").subject, maxEvents: options.maxEventsPerAppend });
+      operationId: "appendEvents",
+      tags: ["events"],
+      summary: "Append events to a stream",
+      description:
+        "Appends one or more events atomically. The body is parsed as strict I-JSON: duplicate keys, `__proto__` keys, " +
+        `nesting deeper than ${options.maxJsonDepth}, integers outside ±(2^53-1) and lone surrogates are refused, as are unknown members. ` +
+        "The 201 answer is a receipt: positions, hashes, signatures and the signed checkpoint covering them.\n\n" +
+        "Send an `Idempotency-Key` so that a retry is safe: repeating the request with the same key answers the original receipt. " +
+        "A 503 `ERR_OUTCOME_UNKNOWN` means the append may or may not have been written: retry with the same key.",
+      request: { params: streamPath, headers: Type.Object({ "Idempotency-Key": Type.Optional(IdempotencyKeyHeader) }), body: appendRequestSchema(options.maxEventsPerAppend) },
+      maxJsonDepth: options.maxJsonDepth,
+      responses: {
+        201: {
+          description: "Appended; `Location` names the first event.",
+          headers: { Location: { description: "`/events/{position}` of the first event.", schema: Type.String() } },
+          content: { "application/json": Receipt },
+        },
+        400: problem("Invalid input: the first offending member is named by `pointer`, or the parameter or header."),
+        403: problem("Stream ids starting with `annal:` are Annal's own (`ERR_FORBIDDEN`)."),
+        409: problem("`ERR_EXPECTED_VERSION` (with `actualVersion`), `ERR_DUPLICATE_EVENT` or `ERR_IDEMPOTENCY_IN_FLIGHT`."),
+        413: problem(`Body larger than ${options.maxBodyBytes} bytes (\`ERR_PAYLOAD_TOO_LARGE\`).`),
+        415: problem("Body is not `application/json` (`ERR_UNSUPPORTED_MEDIA_TYPE`)."),
+        422: problem("Idempotency key reused with a different request (`ERR_IDEMPOTENCY_KEY_REUSED`)."),
+      },
+      async handle(c, { params, headers, body }) {
+        assertWritableStream(params.streamId);
+        assertUniqueEventIds(body.events);
+        // parseStrictJson proved the whole body I-JSON and the schema its shape: data is a
+        // JsonValue and metadata a JsonObject.
+        const events = body.events as Array<AppendEventInput & { data: JsonValue; metadata?: JsonObject }>;
+        const request: AppendRequest = { streamId: params.streamId, events, principal: c.get("principal").subject };
+        if (body.expectedVersion !== undefined) request.expectedVersion = body.expectedVersion;
+        if (headers["Idempotency-Key"] !== undefined) request.idempotencyKey = headers["Idempotency-Key"];
         const receipt = await ledger.append(request);
         const first = receipt.events[0];
-        c.get("logger").info({ streamId, position: first?.position, count: receipt.events.length, streamVersion: receipt.streamVersion }, "events appended");
+        c.get("logger").info({ streamId: params.streamId, position: first?.position, count: receipt.events.length, streamVersion: receipt.streamVersion }, "events appended");
         if (first !== undefined) c.header("Location", `/events/${first.position}`);
         return c.json(receiptJson(receipt), 201);
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/streams/:streamId/events",
       permission: "events:read",
-      acceptsBody: false,
-      async handler(c) {
-        const streamId = pathParameter(c, "streamId");
-        assertStreamId(streamId);
-        const fromVersion = integerQuery(c, "fromVersion", { min: 0, fallback: 1 });
-        const limit = readLimit(c);
+      operationId: "readStream",
+      tags: ["events"],
+      summary: "Read a stream",
+      description: "Events of one stream in version order. An unknown stream (no events at all) answers 404 `ERR_NOT_FOUND`; reading past the end of a stream that exists answers 200 with no events.",
+      request: { params: streamPath, query: Type.Object({ fromVersion: SafeInteger({ default: 1, description: "First stream version to return (inclusive)." }), limit }) },
+      responses: { 200: json("The events.", StreamEvents), 404: problem("The stream has no events (`ERR_NOT_FOUND`).") },
+      async handle(c, { params: { streamId }, query: { fromVersion, limit } }) {
         const events = await reader.readStream(streamId, { fromVersion, limit });
         // An unknown stream is 404 so a typo in a stream id is not mistaken for an empty
         // stream; reading past the end of a stream that exists is 200 with no events.
@@ -87,15 +94,18 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         }
         return c.json({ streamId, events: events.map(eventJson) });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/events",
       permission: "events:read",
-      acceptsBody: false,
-      async handler(c) {
-        const fromPosition = integerQuery(c, "fromPosition", { min: 0, fallback: 1 });
-        const limit = readLimit(c);
+      operationId: "readAll",
+      tags: ["events"],
+      summary: "Read the global log",
+      description: "Events in position order. `nextPosition` is the `fromPosition` to ask for next; it equals the request's when nothing new was returned.",
+      request: { query: Type.Object({ fromPosition: SafeInteger({ minimum: 1, default: 1, description: "First position to return (inclusive)." }), limit }) },
+      responses: { 200: json("The events.", AllEvents) },
+      async handle(c, { query: { fromPosition, limit } }) {
         const events = await reader.readAll({ fromPosition, limit });
         const last = events[events.length - 1];
         // Where to continue: after the last event returned, or the same place when there
@@ -103,25 +113,36 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         const nextPosition = last === undefined ? fromPosition : last.position + 1;
         return c.json({ events: events.map(eventJson), nextPosition });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/events/:position",
       permission: "events:read",
-      acceptsBody: false,
-      async handler(c) {
-        const position = integerPathParameter(pathParameter(c, "position"), "position");
+      operationId: "readEvent",
+      tags: ["events"],
+      summary: "Read one event",
+      description: "The full record with its hashes and signature.",
+      request: { params: Type.Object({ position: SafeInteger() }) },
+      responses: { 200: json("The event.", EventRecord), 404: problem("No event at that position (`ERR_NOT_FOUND`).") },
+      async handle(c, { params: { position } }) {
         const record = await reader.readEvent(position);
         if (record === undefined) throw new LedgerError("ERR_NOT_FOUND", `no event at position ${position}`, { details: { position } });
         return c.json(eventJson(record));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/checkpoints/latest",
       permission: "audit:read",
-      acceptsBody: false,
-      async handler(c) {
+      operationId: "latestCheckpoint",
+      tags: ["audit"],
+      summary: "The latest signed checkpoint",
+      description: "JSON by default; with `Accept: text/plain` the C2SP signed note itself.",
+      responses: {
+        200: { description: "The checkpoint.", content: { "application/json": Checkpoint, "text/plain": Text("C2SP signed note.") } },
+        404: problem("No checkpoint has been signed yet (`ERR_NOT_FOUND`)."),
+      },
+      async handle(c) {
         const checkpoint = await reader.latestCheckpoint();
         if (checkpoint === undefined) throw new LedgerError("ERR_NOT_FOUND", "no checkpoint has been signed yet");
         const type = accepts(c, { header: "Accept", supports: ["application/json", "text/plain"], default: "application/json" });
@@ -129,31 +150,42 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         if (type === "text/plain") return c.text(checkpoint.note);
         return c.json(checkpointJson(checkpoint));
       },
-    },
-    {
+    }),
+    ...createProofRoutes(deps, options),
+    defineRoute({
       method: "GET",
       path: "/keys",
       // Public keys are meant to be published: anyone verifying a checkpoint needs them.
       permission: "public",
-      acceptsBody: false,
-      async handler(c) {
+      operationId: "publicKeys",
+      tags: ["audit"],
+      summary: "Ledger public keys",
+      responses: { 200: json("All keys, current and retired.", PublicKeys) },
+      async handle(c) {
         const keys = await reader.publicKeys();
         return c.json({ keys: keys.map(publicKeyJson) });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/healthz",
       permission: "public",
-      acceptsBody: false,
-      handler: (c) => c.json({ status: "ok" }),
-    },
-    {
+      operationId: "health",
+      tags: ["operations"],
+      summary: "Liveness: the process is up",
+      responses: { 200: json("Up.", Status) },
+      handle: (c) => c.json({ status: "ok" }),
+    }),
+    defineRoute({
       method: "GET",
       path: "/readyz",
       permission: "public",
-      acceptsBody: false,
-      async handler(c) {
+      operationId: "ready",
+      tags: ["operations"],
+      summary: "Readiness: database reachable, migrations applied, signer loaded",
+      description: "Answers within 2 s whatever the database does: 503 while it does not answer.",
+      responses: { 200: json("Ready.", Status), 503: problem("Not ready (`ERR_UNAVAILABLE`); see `Retry-After`.") },
+      async handle(c) {
         let ready = false;
         try {
           ready = await deps.ready();
@@ -162,35 +194,23 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         }
         if (ready) return c.json({ status: "ready" });
         // Answered here rather than thrown: not being ready is a normal state, not an error to log as one.
-        const problem = buildProblem({ code: "ERR_UNAVAILABLE", detail: "not ready", requestId: c.get("requestId"), instance: c.req.path });
-        return c.body(JSON.stringify(problem), 503, { "Content-Type": PROBLEM_CONTENT_TYPE, "Retry-After": "1" });
+        const body = buildProblem({ code: "ERR_UNAVAILABLE", detail: "not ready", requestId: c.get("requestId"), instance: c.req.path });
+        return c.body(JSON.stringify(body), 503, { "Content-Type": PROBLEM_CONTENT_TYPE, "Retry-After": "1" });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: "GET",
       path: "/metrics",
       permission: "metrics:read",
-      acceptsBody: false,
-      async handler(c) {
+      operationId: "metrics",
+      tags: ["operations"],
+      summary: "Prometheus metrics",
+      responses: { 200: { description: "Prometheus text exposition format.", content: { "text/plain": Text("Prometheus text format 0.0.4.") } } },
+      async handle(c) {
         const text = await deps.metrics.metrics();
         return c.body(text, 200, { "Content-Type": deps.metrics.contentType });
       },
-    },
-    {
-      method: "GET",
-      path: "/openapi.json",
-      permission: "public",
-      acceptsBody: false,
-      handler: (c) => c.body(openApiText, 200, { "Content-Type": "application/json" }),
-    },
-    {
-      method: "GET",
-      path: "/docs",
-      permission: "public",
-      acceptsBody: false,
-      // The page inlines everything it needs, so a strict CSP costs nothing and keeps it inert.
-      handler: (c) => c.html(docsPage, 200, { "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'" }),
-    },
+    }),
   ];
 
   async function streamExists(streamId: string, fromVersion: number): Promise<boolean> {
@@ -200,14 +220,14 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
   }
 }
 
-/** `/events/:position` → `/events/{position}`. */
-export function openApiPath(honoPath: string): string {
-  return honoPath.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
-}
-
-// Untyped routes give `string | undefined`; the table only routes here when the segment exists.
-function pathParameter(c: Context<AppEnv>, name: string): string {
-  const value = c.req.param(name);
-  if (value === undefined) throw new LedgerError("ERR_INVALID_INPUT", `missing path parameter ${name}`, { details: { parameter: name } });
-  return value;
+/** Said in the schema's description (JSON Schema cannot say "unique by member"), enforced here. */
+function assertUniqueEventIds(events: ReadonlyArray<{ eventId?: string }>): void {
+  const seen = new Set<string>();
+  events.forEach((event, index) => {
+    if (event.eventId === undefined) return;
+    if (seen.has(event.eventId)) {
+      throw new LedgerError("ERR_INVALID_INPUT", `eventId ${event.eventId} repeats an earlier event of this request`, { details: { pointer: `/events/${index}/eventId` } });
+    }
+    seen.add(event.eventId);
+  });
 }

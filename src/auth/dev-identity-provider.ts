@@ -95,6 +95,9 @@ export async function createDevIdentityProvider(options: DevIdentityProviderOpti
         },
       },
     },
+    // Browsers may ask for tokens only from Annal's own origin: the API reference page
+    // (/docs) authorizes with these clients. Any other site is refused, as by default.
+    clientBasedCORS: (_ctx, origin) => origin === new URL(options.issuer).origin,
     // The client's role travels in `roles` too, so a token requested without `scope` still
     // carries it (the RBAC policy reads both).
     extraTokenClaims: (_ctx, token) => {

@@ -1,5 +1,5 @@
-import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import { LedgerError } from "../core/index.js";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { isLedgerError, LedgerError } from "../core/index.js";
 
 /** Asymmetric algorithms only: `none` and HMAC would let anyone holding the public JWKS mint tokens. */
 export const DEFAULT_TOKEN_ALGORITHMS: readonly string[] = ["RS256", "PS256", "ES256", "EdDSA", "Ed25519"];
@@ -21,8 +21,15 @@ export interface TokenVerifierOptions {
   jwksCooldownMs?: number;
   /** Re-fetch the JWKS at least this often even when every `kid` is known (key rotation). */
   jwksCacheMaxAgeMs?: number;
-  /** Timeout of each discovery and JWKS request. */
+  /** Timeout of each discovery and JWKS request. Default 2000 ms, inside the request bound. */
   timeoutMs?: number;
+  /**
+   * After a failed discovery or JWKS fetch, no new fetch for this long: requests that need
+   * one are refused with ERR_UNAVAILABLE at once instead of each waiting for, and adding
+   * to the load on, an issuer that is down. Cached keys go on verifying until they are
+   * older than jwksCacheMaxAgeMs. Default 5000 ms.
+   */
+  issuerRetryMs?: number;
 }
 
 export interface TokenVerifierDeps {
@@ -57,27 +64,62 @@ export function createTokenVerifier(deps: TokenVerifierDeps, options: TokenVerif
     throw new LedgerError("ERR_CONFIG", `token algorithms must be asymmetric; refused: ${refused.join(", ") || "(empty list)"}`);
   }
   const fetchImpl = deps.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const issuerRetryMs = options.issuerRetryMs ?? 5000;
   const clockTolerance = options.clockToleranceSeconds ?? 30;
   let keys: Promise<JWTVerifyGetKey> | undefined;
+  // When a fetch from the issuer last failed (ms since the epoch; jose's cache uses Date.now too).
+  let failedAt = Number.NEGATIVE_INFINITY;
+  const issuerDown = () => Date.now() - failedAt < issuerRetryMs;
+  const unavailable = (cause?: unknown) => new LedgerError("ERR_UNAVAILABLE", "the token issuer cannot be reached", { cause, retriable: true, details: { retryAfterSeconds: Math.ceil(issuerRetryMs / 1000) } });
 
   // Discovery runs once, lazily: the embedded issuer only answers once the server listens.
-  // A failed discovery is forgotten so the next request retries instead of failing forever.
+  // A failed discovery is forgotten so a later request retries instead of failing forever,
+  // but not before issuerRetryMs: a down issuer costs one fetch per interval, not one per request.
   function keySet(): Promise<JWTVerifyGetKey> {
+    if (keys === undefined && issuerDown()) return Promise.reject(unavailable());
     keys ??= discoverJwksUri(fetchImpl, options.issuer, timeoutMs).then(
       (jwksUri) =>
-        createRemoteJWKSet(new URL(jwksUri), {
-          cooldownDuration: options.jwksCooldownMs ?? 30_000,
-          cacheMaxAge: options.jwksCacheMaxAgeMs ?? 10 * 60_000,
-          timeoutDuration: timeoutMs,
-          [customFetch]: fetchImpl,
-        }),
+        guardKeySet(
+          createRemoteJWKSet(new URL(jwksUri), {
+            cooldownDuration: options.jwksCooldownMs ?? 30_000,
+            cacheMaxAge: options.jwksCacheMaxAgeMs ?? 10 * 60_000,
+            timeoutDuration: timeoutMs,
+            [customFetch]: fetchImpl,
+          }),
+        ),
       (error: unknown) => {
         keys = undefined;
+        failedAt = Date.now();
         throw error;
       },
     );
     return keys;
+  }
+
+  /**
+   * jose refetches when its cache is stale or a `kid` is unknown, and remembers no failed
+   * fetch: with the issuer down, every such request would wait for a fetch of its own.
+   * While the issuer is known down, verify against the cached keys only if they are still
+   * fresh and hold the token's `kid`; otherwise refuse with 503 without fetching.
+   */
+  function guardKeySet(remote: ReturnType<typeof createRemoteJWKSet>): JWTVerifyGetKey {
+    return async function getKey(header, token) {
+      if (issuerDown()) {
+        const cached = remote.fresh ? remote.jwks() : undefined;
+        if (cached === undefined || !cached.keys.some((k) => k.kid === header.kid)) throw unavailable();
+        return createLocalJWKSet(cached)(header, token);
+      }
+      try {
+        return await remote(header, token);
+      } catch (error) {
+        if (isFetchFailure(error)) {
+          failedAt = Date.now();
+          throw unavailable(error);
+        }
+        throw error;
+      }
+    };
   }
 
   return {
@@ -87,7 +129,7 @@ export function createTokenVerifier(deps: TokenVerifierDeps, options: TokenVerif
         getKey = await keySet();
       } catch (cause) {
         // The client did nothing wrong; the issuer is unreachable. 503, retriable.
-        throw new LedgerError("ERR_UNAVAILABLE", "the token issuer cannot be reached", { cause, retriable: true });
+        throw isLedgerError(cause) ? cause : unavailable(cause);
       }
       try {
         const { payload } = await jwtVerify(token, getKey, {
@@ -119,6 +161,15 @@ async function discoverJwksUri(fetchImpl: typeof globalThis.fetch, issuer: strin
   if (document.issuer !== issuer) throw new Error(`discovery ${url} names issuer ${JSON.stringify(document.issuer)}, expected ${JSON.stringify(issuer)}`);
   if (typeof document.jwks_uri !== "string") throw new Error(`discovery ${url} has no jwks_uri`);
   return document.jwks_uri;
+}
+
+/**
+ * The key set could not be had: a network error, a timeout, or an answer that is not a
+ * JWKS (jose throws its base JOSEError for a non-200 status). Not a verdict on the token.
+ */
+function isFetchFailure(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return error.constructor === errors.JOSEError || error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid;
 }
 
 /** What the client may learn: which check failed, never key material or issuer internals. */

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
-import { parseTrustedKey, verifyReceipt, type EventReceipt } from "../verify/index.js";
+import { createPool } from "../store/postgres/pool.js";
+import { parseCosignerVerifierKey, parseTrustedKey, verifyReceipt, type EventReceipt, type TrustedKeyInput } from "../verify/index.js";
+import { databaseKeys, fsck } from "./fsck.js";
 import { createDatabaseExportSource, createHttpExportSource, exportLog } from "./export-log.js";
 import { authHeaders } from "./http-client.js";
 import { verifyExportFile } from "./verify-export.js";
@@ -13,11 +15,18 @@ const integer = (value: string): number => {
 };
 
 /** `annal verify --witness` and `annal verify --file`: the offline and auditor modes of verify. */
-export async function runAuditVerify(opts: { url?: string; witness?: string; file?: string; publicKey: string[]; fast?: boolean; progress: boolean }): Promise<void> {
+export async function runAuditVerify(opts: { url?: string; witness?: string; file?: string; publicKey: string[]; witnessKey?: string[]; quorum?: number; fast?: boolean; progress: boolean }): Promise<void> {
   if (opts.witness) {
     if (!opts.url) throw new InvalidArgumentError("--witness needs --url");
     const stateFile = opts.witness;
-    const report = await checkWitness({ url: opts.url, stateFile, ...(opts.publicKey[0] ? { publicKey: opts.publicKey[0] } : {}), headers: authHeaders() });
+    const witnessKeys = (opts.witnessKey ?? []).map((text) => {
+      const key = parseCosignerVerifierKey(text);
+      if (!key) throw new InvalidArgumentError(`--witness-key ${text} is not a C2SP cosignature/v1 verifier key (name+hash+base64 of 0x04 and the key)`);
+      return key;
+    });
+    if (opts.quorum !== undefined && witnessKeys.length === 0) throw new InvalidArgumentError("--quorum needs --witness-key");
+    const witnesses = witnessKeys.length > 0 ? { keys: witnessKeys, quorum: opts.quorum ?? 1 } : undefined;
+    const report = await checkWitness({ url: opts.url, stateFile, ...(opts.publicKey[0] ? { publicKey: opts.publicKey[0] } : {}), ...(witnesses ? { witnesses } : {}), headers: authHeaders() });
     const { out, err } = describeWitnessReport(report, stateFile);
     for (const line of err) console.error(line);
     for (const line of out) console.log(line);
@@ -38,19 +47,48 @@ export async function runAuditVerify(opts: { url?: string; witness?: string; fil
 export function registerAuditCommands(program: Command): void {
   program
     .command("verify-receipt")
-    .description("verify an event receipt (GET /events/{position}/receipt) offline against the ledger's public key")
+    .description("verify an event receipt (GET /events/{position}/receipt) offline against the ledger's public keys")
     .argument("<file>", "receipt JSON file")
-    .requiredOption("--public-key <key>", "the ledger key you trust: C2SP verifier key or base64 Ed25519 key")
+    .requiredOption("--public-key <key>", "a ledger key you trust: C2SP verifier key or base64 Ed25519 key; repeatable (current and retired keys)", (v: string, p: string[]) => [...p, v], [])
     .option("--origin <origin>", "expected checkpoint origin")
-    .action(async (file: string, opts: { publicKey: string; origin?: string }) => {
-      const key = parseTrustedKey(opts.publicKey);
-      if ("error" in key) throw new InvalidArgumentError(`--public-key: ${key.error}`);
+    .action(async (file: string, opts: { publicKey: string[]; origin?: string }) => {
+      const keys: TrustedKeyInput[] = opts.publicKey.map((text) => {
+        const key = parseTrustedKey(text);
+        if ("error" in key) throw new InvalidArgumentError(`--public-key ${text}: ${key.error}`);
+        return key.name ? { verifierKey: text } : { publicKey: key.publicKey };
+      });
       const receipt = JSON.parse(await readFile(file, "utf8")) as EventReceipt;
-      const verdict = verifyReceipt(receipt, key.name ? { verifierKey: opts.publicKey } : { publicKey: key.publicKey }, opts.origin ? { origin: opts.origin } : {});
+      const verdict = verifyReceipt(receipt, keys, opts.origin ? { origin: opts.origin } : {});
       if (verdict.ok) console.log(`OK: event at position ${receipt.event.position} (${receipt.event.hash}) is in the signed checkpoint of size ${receipt.checkpoint.treeSize}`);
       else {
         console.error(`FAILED: ${verdict.reason}`);
         process.exitCode = 1;
+      }
+    });
+
+  program
+    .command("fsck")
+    .description("check the state Annal derives and serves from (Merkle subtrees, chain head, stream heads, checkpoint rows) against a recomputation; exit 1 naming the first bad row")
+    .requiredOption("--database-url <url>", "the PostgreSQL database to check")
+    .option("--public-key <key>", "trust only this key for checkpoint notes; repeatable (default: annal.signing_keys, i.e. the database checked)", (v: string, p: string[]) => [...p, v], [])
+    .action(async (opts: { databaseUrl: string; publicKey: string[] }) => {
+      const pool = createPool({ connectionString: opts.databaseUrl, max: 1, applicationName: "annal-fsck" });
+      try {
+        const pinned = opts.publicKey.map((text) => {
+          const key = parseTrustedKey(text);
+          if ("error" in key) throw new InvalidArgumentError(`--public-key ${text}: ${key.error}`);
+          return key;
+        });
+        const report = await fsck(pool, pinned.length > 0 ? pinned : await databaseKeys(pool));
+        if (report.ok) {
+          console.log(`OK: ${report.events} events, ${report.nodes} stored subtrees, ${report.checkpoints} checkpoints, ${report.streams} streams match a recomputation`);
+          if (pinned.length === 0) console.log("note: checkpoint keys were taken from annal.signing_keys; pass --public-key to pin the ledger key you trust");
+        } else {
+          console.error(`FAILED: ${report.table} (${report.row}): ${report.reason}`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await pool.end();
       }
     });
 

@@ -88,8 +88,16 @@ export function createHttpSource(baseUrl: string, fetchImpl: typeof fetch = fetc
       }
     },
     async checkpoints(maxSize) {
-      const checkpoint = await latest();
-      return checkpoint && checkpoint.treeSize <= maxSize ? [checkpoint] : [];
+      // Every checkpoint up to the size verified, through the paged listing
+      // (docs/verification.md section 11.4): the root at each one is checked.
+      const all: CheckpointView[] = [];
+      for (let from = 1; from <= maxSize; ) {
+        const page = await get<{ checkpoints: CheckpointView[]; nextTreeSize: number }>(`/checkpoints?fromTreeSize=${from}&limit=1000`);
+        all.push(...page.checkpoints.filter((c) => c.treeSize <= maxSize));
+        if (page.checkpoints.length < 1000) break;
+        from = page.nextTreeSize;
+      }
+      return all;
     },
     close: () => Promise.resolve(),
   };

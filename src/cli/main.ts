@@ -4,7 +4,9 @@ import { isLedgerError } from "../core/index.js";
 import { loadConfig } from "../config.js";
 import { migrate } from "../store/postgres/migrate.js";
 import { createPool } from "../store/postgres/pool.js";
+import { registerArchiveCommands, runBundleVerify } from "./archive-commands.js";
 import { registerAuditCommands, runAuditVerify } from "./audit-commands.js";
+import { registerProjectionCommands } from "./projection-commands.js";
 import { registerKafkaCommands } from "./kafka-commands.js";
 import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
 import { exampleUsage, serve } from "./serve.js";
@@ -61,12 +63,20 @@ program
   .option("--database-url <url>", "verify the log in this PostgreSQL database")
   .option("--url <url>", "verify the log served by a running Annal")
   .option("--witness <state-file>", "with --url: check the latest checkpoint is consistent with the one saved in this file, then save it")
+  .option("--witness-key <vkey>", "with --witness or --bundle: a witness you trust (C2SP cosignature/v1 verifier key); repeatable", collect, [])
+  .option("--quorum <n>", "with --witness-key: how many trusted witnesses must have cosigned the latest checkpoint (default 1)", (v: string) => {
+    if (!/^[1-9][0-9]{0,3}$/.test(v)) throw new InvalidArgumentError("must be a positive integer");
+    return Number(v);
+  })
   .option("--file <export>", "verify an `annal export` file offline")
+  .option("--bundle <file>", "verify one sealed segment bundle (.tar from the archive) offline; needs --public-key")
   .option("--public-key <key>", "trust only this key (C2SP verifier key or base64 Ed25519); repeatable", collect, [])
   .option("--origin <origin>", "expected checkpoint origin")
   .option("--fast", "skip per-event signatures (chain, hashes and checkpoint signatures only)")
   .option("--no-progress", "no progress bar")
-  .action(async (opts: { databaseUrl?: string; url?: string; witness?: string; file?: string; publicKey: string[]; origin?: string; fast?: boolean; progress: boolean }) => {
+  .action(async (opts: { databaseUrl?: string; url?: string; witness?: string; witnessKey: string[]; quorum?: number; file?: string; bundle?: string; publicKey: string[]; origin?: string; fast?: boolean; progress: boolean }) => {
+    if (opts.bundle) return runBundleVerify({ ...opts, bundle: opts.bundle });
+    if (opts.witnessKey.length > 0 && !opts.witness) throw new InvalidArgumentError("--witness-key needs --witness or --bundle");
     if (opts.witness || opts.file) return runAuditVerify(opts);
     if (!opts.databaseUrl === !opts.url) throw new InvalidArgumentError("give exactly one of --database-url or --url");
     const source = opts.url ? createHttpSource(opts.url) : createDatabaseSource(opts.databaseUrl!);
@@ -91,6 +101,8 @@ program
   });
 
 registerAuditCommands(program);
+registerProjectionCommands(program);
+registerArchiveCommands(program);
 registerKafkaCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -11,6 +11,8 @@ import { createWitnessSubmitter, type WitnessSubmitter } from "../witness/submit
 import { createListeningWakeup, createLogNotifier, type LogWakeup } from "../follower/index.js";
 import { startProjectionService, type ProjectionService } from "../projector/service.js";
 import { openAccess } from "./access.js";
+import { createCoreSealer } from "./archive-commands.js";
+import type { SealerService } from "../archive/sealer.js";
 import { createRelayService, type RelayService } from "../relay/index.js";
 
 export interface RunningAnnal {
@@ -43,8 +45,11 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   let logWakeup: LogWakeup | undefined;
   let notifier: ReturnType<typeof createLogNotifier> | undefined;
   let projections: ProjectionService | undefined;
+  let sealer: SealerService | undefined;
   let relay: RelayService | undefined;
   const core = await openAnnal(config, logger, {
+    // Bound once the projector runs: inline projections apply in each append transaction.
+    inline: { active: () => projections?.projector.inline.active() ?? false, apply: (tx, events) => projections!.projector.inline.apply(tx, events) },
     onBatch: ({ events, durationMs }) => {
       batchEvents.observe(events);
       batchSeconds.observe(durationMs / 1000);
@@ -73,10 +78,17 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
     submitter.notify();
     projections = await startProjectionService({ pool: core.pool, connect: core.connect, wakeup: logWakeup, ledger: core.ledger, logger, metrics }, config);
+    // --- archive (issue 10): the sealer follower; refuses a bucket without COMPLIANCE Object Lock at start-up.
+    if (config.archive === undefined) logger.warn("no archive: sealed segments are off (set ANNAL_ARCHIVE=s3://bucket/prefix)");
+    else {
+      sealer = createCoreSealer(core, config, logger.child({ component: "archive" }), { wakeup: logWakeup });
+      await sealer.start();
+    }
+    // --- end archive
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader, proofs, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config) },
-      { maxBodyBytes: config.maxBodyBytes },
+      { ledger: core.ledger, reader, proofs, redactor: core.redactor, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config) },
+      { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs },
     );
     const server = await startServer(app, { host: config.host, port });
     // Client ids only: secrets go to the terminal banner, never into JSON logs.
@@ -92,6 +104,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
         await server.close();
         await projections?.stop();
         await submitter?.close();
+        await sealer?.stop();
         await relay?.stop();
         await logWakeup?.close();
         await notifier?.idle();
@@ -102,6 +115,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     await projections?.stop();
     await relay?.stop().catch(() => undefined);
     await logWakeup?.close();
+    await sealer?.stop();
     await core.close();
     throw error;
   }

@@ -27,7 +27,7 @@ export interface SignatureCheck {
 }
 
 export interface VerifyPool {
-  /** Index of the first check that fails, or -1. Callers check S < L before (strictVerifier). */
+  /** Index of the first check that fails, or -1. Callers apply the prechecks of the rule before (passesEd25519Prechecks). */
   firstFailure(checks: readonly SignatureCheck[]): Promise<number>;
   close(): Promise<void>;
 }

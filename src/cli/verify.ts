@@ -1,13 +1,18 @@
 import { availableParallelism } from "node:os";
 import cliProgress from "cli-progress";
-import { createChainVerifier, decodeHash, fromBase64, isCanonicalSignature, keyIdOf, type Verdict } from "../core/index.js";
+import { createChainVerifier, decodeHash, fromBase64, keyIdOf, passesEd25519Prechecks, type Verdict } from "../core/index.js";
 import { nodeSha256 } from "../ledger/batch-store.js";
 import type { EventSource, SourcedRecord } from "./event-sources.js";
+import { checkEventShape } from "../verify/event.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
 
 export interface VerifyOptions {
-  /** Pinned public keys (an auditor's own copy); otherwise the source's published keys are used. */
+  /**
+   * Pinned public keys (an auditor's own copy): then they are the only keys trusted, for
+   * events and checkpoints alike, and the source's key list is not read for trust.
+   * Otherwise the source's published keys are used.
+   */
   pinnedKeys?: Uint8Array[];
   /** Checkpoint origin / note key name to expect. */
   origin?: string;
@@ -30,18 +35,25 @@ export type VerifyReport =
 export async function verifyLog(source: EventSource, options: VerifyOptions = {}): Promise<VerifyReport> {
   const published = await source.publicKeys();
   const keys = new Map<string, Uint8Array>();
-  const noteKeys = new Map<string, { name: string; publicKey: Uint8Array }>();
-  for (const k of published) {
-    const raw = fromBase64(k.publicKey);
-    if (!raw || raw.length !== 32) continue;
-    const pinned = options.pinnedKeys;
-    if (pinned && !pinned.some((p) => Buffer.from(p).equals(Buffer.from(raw)))) continue;
-    if (keyIdOf(raw) !== k.keyId) continue;
-    keys.set(k.keyId, raw);
-    const name = k.noteVerifierKey.split("+")[0]!;
-    noteKeys.set(k.keyId, { name, publicKey: raw });
+  const noteKeys = new Map<string, { name: string | undefined; publicKey: Uint8Array }>();
+  // Keys the source publishes but the auditor did not pin: named in failures as a key mismatch.
+  const unpinned = new Set<string>();
+  if (options.pinnedKeys && options.pinnedKeys.length > 0) {
+    // Pinned keys pin everything: event signatures and checkpoint notes (under the origin's
+    // name). Nothing the audited source says about keys is trusted.
+    for (const p of options.pinnedKeys) {
+      keys.set(keyIdOf(p), p);
+      noteKeys.set(keyIdOf(p), { name: undefined, publicKey: p });
+    }
+    for (const k of published) if (!keys.has(k.keyId)) unpinned.add(k.keyId);
+  } else {
+    for (const k of published) {
+      const raw = fromBase64(k.publicKey);
+      if (!raw || raw.length !== 32 || keyIdOf(raw) !== k.keyId) continue;
+      keys.set(k.keyId, raw);
+      noteKeys.set(k.keyId, { name: k.noteVerifierKey.split("+")[0]!, publicKey: raw });
+    }
   }
-  for (const p of options.pinnedKeys ?? []) if (!keys.has(keyIdOf(p))) keys.set(keyIdOf(p), p);
 
   const fast = options.fast ?? false;
   const workers = options.workers ?? availableParallelism();
@@ -76,6 +88,13 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
       const signatures = pool ? checkSignatures(pool, page, keys) : Promise.resolve(undefined);
       let chainFailure: (Verdict & { ok: false }) | undefined;
       outer: for (const { record, stored } of page) {
+        // A served record has exactly the members of section 3; a database row is read
+        // member by member, so only served records need the check.
+        const shape = stored === undefined ? checkEventShape(record) : undefined;
+        if (shape && !shape.ok) {
+          chainFailure = { ok: false, position: verifier.size + 1, reason: shape.reason };
+          break;
+        }
         const verdict = verifier.push(record, stored);
         if (!verdict.ok) {
           chainFailure = verdict;
@@ -111,6 +130,9 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   if (!failure && fast && covered < verifier.size) {
     failure = { ok: false, position: covered + 1, reason: `no verified checkpoint covers events ${covered + 1}..${verifier.size}, and --fast checks no event signatures` };
   }
+  if (failure && unpinned.size > 0 && /signature|key id/.test(failure.reason)) {
+    failure = { ...failure, reason: `${failure.reason} (key mismatch: the source lists key ${[...unpinned].join(", ")}, which is not pinned)` };
+  }
   if (failure) return { ok: false, position: failure.position, reason: failure.reason, events: verifier.size, checkpoints: checked };
   return { ok: true, events: verifier.size, checkpoints: checked, root: Buffer.from(verifier.root()).toString("base64") };
 }
@@ -124,7 +146,7 @@ async function checkSignatures(pool: VerifyPool, page: readonly SourcedRecord[],
     const signature = fromBase64(record.signature);
     const message = decodeHash(record.hash);
     if (!publicKey) early = { ok: false, position: record.position, reason: `unknown key id ${record.keyId}` };
-    else if (!signature || !isCanonicalSignature(signature) || !message) early = { ok: false, position: record.position, reason: "signature does not verify" };
+    else if (!signature || !passesEd25519Prechecks(publicKey, signature) || !message) early = { ok: false, position: record.position, reason: "signature does not verify" };
     if (early) break;
     checks.push({ publicKey: publicKey!, message: message!, signature: signature! });
   }
@@ -133,6 +155,6 @@ async function checkSignatures(pool: VerifyPool, page: readonly SourcedRecord[],
   return early;
 }
 
-function checkNote(verifier: ReturnType<typeof createChainVerifier>, note: string, keys: Map<string, { name: string; publicKey: Uint8Array }>, origin?: string): Verdict {
+function checkNote(verifier: ReturnType<typeof createChainVerifier>, note: string, keys: Map<string, { name: string | undefined; publicKey: Uint8Array }>, origin?: string): Verdict {
   return verifier.checkCheckpoint(note, [...keys.values()], origin);
 }

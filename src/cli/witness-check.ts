@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type { CheckpointView, PublicKeyInfo } from "../ledger/types.js";
 import { formatVerifierKey } from "../core/index.js";
-import { parseTrustedKey, verifyCheckpointNote, verifyConsistency, type TrustedKey } from "../verify/index.js";
+import { equalBytes } from "../core/index.js";
+import { parseTrustedKey, verifyCheckpointNote, verifyConsistency, verifyCosignature, type CosignerKey, type TrustedKey } from "../verify/index.js";
 import { writeFileAtomic } from "../files/atomic-file.js";
 import { createJsonClient } from "./http-client.js";
 
@@ -19,13 +20,19 @@ export interface AuditorState {
 
 export type WitnessCheckReport =
   | { ok: true; status: "first" | "unchanged" | "extended"; checkpoint: CheckpointView; previous?: CheckpointView; messages: string[] }
-  | { ok: false; problem: "rollback" | "fork" | "inconsistent" | "bad-signature" | "key-mismatch"; reason: string; previous?: CheckpointView; checkpoint?: CheckpointView; messages: string[] };
+  | { ok: false; problem: "rollback" | "fork" | "inconsistent" | "bad-signature" | "key-mismatch" | "witness-quorum"; reason: string; previous?: CheckpointView; checkpoint?: CheckpointView; messages: string[] };
 
 export interface WitnessCheckOptions {
   url: string;
   stateFile: string;
   /** Pinned key (overrides nothing: it must agree with the one in the state file). */
   publicKey?: string;
+  /**
+   * Witnesses the auditor trusts (C2SP cosignature/v1 verifier keys) and how many of them
+   * must have cosigned the latest checkpoint; a shortfall fails the check and keeps the
+   * state file as it was.
+   */
+  witnesses?: { keys: readonly CosignerKey[]; quorum: number };
   fetch?: typeof fetch;
   headers?: Record<string, string>;
   now?: () => Date;
@@ -59,6 +66,17 @@ export async function checkWitness(options: WitnessCheckOptions): Promise<Witnes
   const signed = verifyCheckpointNote(latest.note, key);
   if (!signed.ok) return { ok: false, problem: "bad-signature", reason: signed.reason, checkpoint: latest, ...(state ? { previous: state.checkpoint } : {}), messages };
   const next: CheckpointView = { treeSize: signed.checkpoint.treeSize, rootHash: signed.checkpoint.rootHash, note: latest.note };
+  if (options.witnesses) {
+    const { keys, quorum } = options.witnesses;
+    if (!Number.isSafeInteger(quorum) || quorum < 1) throw new Error(`witness quorum must be a whole number of at least 1, not ${quorum}`);
+    // A witness listed twice is one witness.
+    const distinct = keys.filter((w, i) => keys.findIndex((o) => o.name === w.name && equalBytes(o.publicKey, w.publicKey)) === i);
+    const cosigned = distinct.filter((w) => verifyCosignature(latest.note, w).ok);
+    messages.push(`witnesses: ${cosigned.length} of ${distinct.length} trusted witnesses cosigned tree size ${next.treeSize}${cosigned.length > 0 ? ` (${cosigned.map((w) => w.name).join(", ")})` : ""}`);
+    if (cosigned.length < quorum) {
+      return { ok: false, problem: "witness-quorum", reason: `${cosigned.length} valid cosignatures by trusted witnesses, ${quorum} required`, checkpoint: next, ...(state ? { previous: state.checkpoint } : {}), messages };
+    }
+  }
 
   const previous = state?.checkpoint;
   if (previous) {

@@ -25,10 +25,6 @@ export interface EventHeader {
 }
 
 /**
- * A committed event as stored and served. `data` and `dataSalt` are absent once a
- * payload is redacted; `dataHash` (and so the chain) survives redaction.
- */
-/**
  * The exact canonical texts a store kept, so a verifier can hash them as stored instead
  * of parsing and re-serialising (`data` absent when redacted). Never part of the API.
  */
@@ -37,10 +33,15 @@ export interface StoredCanonical {
   metadata: string;
 }
 
+/**
+ * A committed event as stored and served. `data` and `dataSalt` are both present, or
+ * both absent once the payload is redacted; `dataHash` (and so the chain) survives
+ * redaction. There is no redaction flag: an unhashed flag is one more thing a verifier
+ * would have to distrust (docs/verification.md section 3).
+ */
 export interface EventRecord extends EventHeader {
   data?: JsonValue;
   dataSalt?: string;
-  redacted?: boolean;
   hash: string;
   signature: string;
 }

@@ -2,7 +2,7 @@
 export { concatBytes, equalBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from "./bytes.js";
 export { assertIJson, canonicalJson, canonicalJsonUnchecked, type JsonValue } from "./canonical-json.js";
 export { CHAIN_HEAD_EXTENSION, formatCheckpointBody, parseCheckpointBody, type Checkpoint } from "./checkpoint.js";
-export { isCanonicalSignature, strictVerifier, verifyEd25519, type SignatureVerifier } from "./ed25519.js";
+export { isCanonicalSignature, passesEd25519Prechecks, strictVerifier, verifyEd25519, type SignatureVerifier } from "./ed25519.js";
 export { isLedgerError, LedgerError, type LedgerErrorCode } from "./errors.js";
 export {
   computeDataHash,

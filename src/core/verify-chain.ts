@@ -20,7 +20,8 @@ export interface ChainVerifierOptions {
 }
 
 export interface CheckpointKey {
-  name: string;
+  /** The note key name; undefined for a raw key, whose name is taken to be the origin. */
+  name: string | undefined;
   publicKey: Uint8Array;
 }
 
@@ -53,8 +54,9 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     }
     const hash = decodeHash(record.hash);
     if (!hash) return fail(position, "hash is not 32 bytes of base64");
-    // Present data is always checked, whatever the `redacted` flag says: the flag is not
-    // hashed, so trusting it would let anyone swap a payload and mark it redacted.
+    // Present data is always checked; absent data (a redaction) leaves dataHash unchecked
+    // but still bound by the event hash. A salt without data is no served form.
+    if (record.data === undefined && stored?.data === undefined && record.dataSalt !== undefined) return fail(position, "dataSalt without data");
     if (record.data !== undefined || stored?.data !== undefined) {
       const salt = record.dataSalt === undefined ? undefined : fromBase64(record.dataSalt);
       if (!salt) return fail(position, "data salt missing or malformed");
@@ -99,20 +101,24 @@ export function createChainVerifier(options: ChainVerifierOptions) {
     const size = tree.size;
     const parsed = parseNote(note);
     const body = parsed && parseCheckpointBody(parsed.text);
-    if (!parsed || !body) return fail(size, "checkpoint note is malformed");
-    if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
-    // A checkpoint beyond the verified events means the log was cut short: name the
-    // first missing position, as push() does for a gap.
-    if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
-    if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
-    // Any one trusted key suffices (keys rotate); each is looked up by name and key hash.
+    if (!parsed || !body) return fail(size, `checkpoint at tree size ${size}: note is malformed`);
+    // The signature first: nothing in a body is believed before it verifies, so a note
+    // whose size line was changed is named as a bad checkpoint, not as missing events.
+    // Any one trusted key suffices (keys rotate); each is looked up by name and key hash,
+    // and its name must be the origin (Annal signs under the origin's name).
     const text = new TextEncoder().encode(parsed.text);
     const trusted = (Array.isArray(key) ? key : [key]) as readonly CheckpointKey[];
     const signed = trusted.some((k) => {
-      const sig = findNoteSignature(parsed, k.name, k.publicKey);
+      if (k.name !== undefined && k.name !== body.origin) return false;
+      const sig = findNoteSignature(parsed, body.origin, k.publicKey);
       return sig !== undefined && options.verifySignature(k.publicKey, text, sig.signature);
     });
-    if (!signed) return fail(size, "checkpoint signature does not verify");
+    if (!signed) return fail(size, `checkpoint at tree size ${size}: no valid signature by a trusted key under origin ${body.origin}`);
+    if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
+    // A signed checkpoint beyond the verified events means the log was cut short: name
+    // the first missing position, as push() does for a gap.
+    if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
+    if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
     if (body.rootHash !== toBase64(tree.root())) return fail(size, "checkpoint root does not match the events");
     if (size > 0 && body.chainHead !== toBase64(prevHash)) return fail(size, "checkpoint chain head does not match the last event");
     return { ok: true };

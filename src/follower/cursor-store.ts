@@ -33,7 +33,25 @@ export async function advanceCursorRow(db: Queryable, name: string, epoch: numbe
      WHERE name = $1 AND epoch = $2 AND position = $3`,
     [name, epoch, from.position, to.position, Buffer.from(to.hash, "base64")],
   );
-  if (result.rowCount !== 1) throw fenced(name, epoch, from.position + 1);
+  if (result.rowCount !== 1) {
+    const { rows } = await db.query<{ epoch: number; position: number }>("SELECT epoch, position FROM annal.followers WHERE name = $1", [name]);
+    if (rows[0]?.epoch === epoch) {
+      // Still ours, but the cursor moved: inline work in an append transaction got there first.
+      throw new LedgerError("ERR_CONFLICT", `follower ${name}: the cursor moved from ${from.position} to ${rows[0].position} under this batch; it is read again`, {
+        retriable: true,
+        details: { follower: name, position: from.position + 1 },
+      });
+    }
+    throw fenced(name, epoch, from.position + 1);
+  }
+}
+
+/** The cursor as stored, for a follower whose cursor other work may move (inline projections). */
+export async function readCursorRow(db: Queryable, name: string, epoch: number): Promise<FollowerCursor> {
+  const { rows } = await db.query<{ position: number; last_hash: Buffer }>("SELECT position, last_hash FROM annal.followers WHERE name = $1 AND epoch = $2", [name, epoch]);
+  const row = rows[0];
+  if (row === undefined) throw fenced(name, epoch);
+  return { position: row.position, hash: row.last_hash.toString("base64") };
 }
 
 /** The owner's loop is alive. Answers whether an operator has paused the follower. */

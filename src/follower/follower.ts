@@ -4,8 +4,9 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { isLedgerError, LedgerError, type EventRecord } from "../core/index.js";
 import { isConnectionError } from "../ledger/batch-store.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 import { advanceCursor, checkContiguity, type FollowerCursor } from "./contiguity.js";
-import { advanceCursorRow, beat, recordFailure } from "./cursor-store.js";
+import { advanceCursorRow, beat, readCursorRow, recordFailure } from "./cursor-store.js";
 import { tryAcquireLease, type Lease } from "./lease.js";
 import { readCommittedAfter } from "./log-reader.js";
 import { createLocalWakeup, type LogWakeup } from "./wakeup.js";
@@ -42,6 +43,8 @@ export interface FollowerHandler {
   handle(batch: FollowerBatch, context: FollowerContext): Promise<void>;
   /** After the batch's transaction committed (metrics, cut-over checks). Errors here are logged, never retried. */
   committed?(batch: FollowerBatch): Promise<void> | void;
+  /** With `sharedCursor`: the stored cursor moved ahead of this follower (inline work applied those events). */
+  resync?(cursor: FollowerCursor, context: { pool: pg.Pool }): Promise<void>;
   /** When the follower has caught up with the durable head and is about to wait (periodic work). Errors are logged. */
   idle?(cursor: FollowerCursor): Promise<void> | void;
 }
@@ -66,6 +69,13 @@ export interface FollowerOptions {
   leaseRetryMs?: number;
   /** Least time between heartbeats. Default 1000 ms. */
   heartbeatMs?: number;
+  /**
+   * True when other work may move this follower's cursor (inline projections advance it
+   * in the append transaction): the stored cursor is read before each batch. Default false.
+   */
+  sharedCursor?: boolean;
+  /** False: events are handed over without their payload (`data`, `dataSalt`), read without the payload join. Default true. */
+  payloads?: boolean;
   /** Backoff for retriable errors: first and largest delay. Default 100 ms to 10 s. */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -178,7 +188,14 @@ export function startFollower(deps: FollowerDeps, options: FollowerOptions, hand
         continue;
       }
       state = "running";
-      const events = await readCommittedAfter(pool, cursor.position, batchSize);
+      if (options.sharedCursor === true) {
+        const stored = await readCursorRow(pool, options.name, lease.epoch);
+        if (stored.position > cursor.position) {
+          cursor = stored;
+          await handler.resync?.(stored, { pool });
+        }
+      }
+      const events = await readCommittedAfter(pool, cursor.position, batchSize, { payloads: options.payloads ?? true });
       if (events.length === 0) {
         try {
           await handler.idle?.(cursor);
@@ -190,11 +207,28 @@ export function startFollower(deps: FollowerDeps, options: FollowerOptions, hand
       }
       const verdict = checkContiguity(cursor, events);
       if (!verdict.ok) throw new LedgerError(verdict.code, `follower ${options.name}: ${verdict.reason}`, { details: { position: verdict.position, follower: options.name } });
-      const batch: FollowerBatch = { from: cursor, to: advanceCursor(cursor, events), events };
-      await inTransaction(pool, async (tx) => {
-        await handler.handle(batch, { tx, epoch: lease.epoch, signal });
-        await advanceCursorRow(tx, options.name, lease.epoch, batch.from, batch.to);
-      });
+      let batch: FollowerBatch = { from: cursor, to: advanceCursor(cursor, events), events };
+      const commit = (b: FollowerBatch) =>
+        inTransaction(pool, async (tx) => {
+          await handler.handle(b, { tx, epoch: lease.epoch, signal });
+          await advanceCursorRow(tx, options.name, lease.epoch, b.from, b.to);
+        });
+      try {
+        await commit(batch);
+      } catch (error) {
+        // Inline work moved a shared cursor under this batch (nothing of it committed): read it again.
+        if (options.sharedCursor === true && isLedgerError(error, "ERR_CONFLICT")) continue;
+        // A handler refusing one event (not the first) of the batch: the events before it
+        // are committed, so the follower stops exactly at the event it cannot take.
+        const at = isRetriable(error) || !isLedgerError(error) ? undefined : numberOrUndefined(error.details?.["position"]);
+        if (at === undefined || at <= cursor.position + 1 || at > batch.to.position) throw error;
+        const before = events.filter((e) => e.position < at);
+        batch = { from: cursor, to: advanceCursor(cursor, before), events: before };
+        await commit(batch);
+        cursor = batch.to;
+        await handler.committed?.(batch);
+        throw error;
+      }
       cursor = batch.to;
       lastBeat = Date.now();
       try {
@@ -232,23 +266,6 @@ export function startFollower(deps: FollowerDeps, options: FollowerOptions, hand
       await done;
     },
   };
-}
-
-async function inTransaction(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<void>): Promise<void> {
-  const tx = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await tx.query("BEGIN");
-    await work(tx);
-    await tx.query("COMMIT");
-  } catch (error) {
-    await tx.query("ROLLBACK").catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
-    throw error;
-  } finally {
-    tx.release(broken);
-  }
 }
 
 /** Connection loss, timeouts and errors marked retriable are tried again; integrity errors and handler bugs never are. */

@@ -2,6 +2,7 @@ import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { LedgerError, type MerkleFrontier } from "../core/index.js";
+export { isConnectionError } from "../store/postgres/errors.js";
 import { idempotencyMapKey, type BatchPlan, type ChainState, type IdempotencyHit, type QueuedAppend, type StreamState } from "./batch-plan.js";
 
 type Queryable = Pick<pg.Pool, "query"> | pg.PoolClient;
@@ -176,13 +177,6 @@ export async function writePlan(db: Queryable, plan: BatchPlan, base: ChainState
 export function isWriteConflict(error: unknown): boolean {
   const code = (error as { code?: string } | undefined)?.code;
   return code === "AN409" || code === "23505";
-}
-
-const CONNECTION_ERRORS = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03", "08000", "08003", "08006"]);
-
-export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | undefined)?.code;
-  return (code !== undefined && CONNECTION_ERRORS.has(code)) || /Connection terminated|connection timeout/i.test((error as Error | undefined)?.message ?? "");
 }
 
 // crypto.hash (Node 20.12+, and Bun) is one-shot: no Hash object per call, which is most

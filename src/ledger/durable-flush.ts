@@ -40,7 +40,7 @@ export function createDurableFlusher(pool: Pick<pg.Pool, "query">): DurableFlush
         try {
           await pool.query("UPDATE annal.durable_head SET position = greatest(position, $1) WHERE id = 1", [position]);
         } catch (error) {
-          failure = new LedgerError("ERR_UNAVAILABLE", "the append was written but could not be confirmed durable; retry with the same Idempotency-Key", {
+          failure = new LedgerError("ERR_OUTCOME_UNKNOWN", "the append was written but could not be confirmed durable; retry with the same Idempotency-Key", {
             cause: error,
             retriable: true,
           });

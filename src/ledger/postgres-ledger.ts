@@ -1,8 +1,9 @@
 import { randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
 import type pg from "pg";
-import { equalBytes, isLedgerError, LedgerError, utf8 } from "../core/index.js";
+import { equalBytes, isLedgerError, LedgerError, toBase64, utf8, type EventRecord, type JsonObject, type JsonValue } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
 import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
+import { createDatabaseGate, type DatabaseGate } from "./database-gate.js";
 import { createDurableFlusher } from "./durable-flush.js";
 import { beginLocked, isConnectionError, isWriteConflict, nodeSha256, readSupporting, writePlan, type SupportingState } from "./batch-store.js";
 import type { AppendRequest, Ledger, Receipt } from "./types.js";
@@ -23,6 +24,23 @@ export interface LedgerDeps {
   hash?: Hasher;
   /** Called once per committed batch (metrics). */
   onBatch?: (stats: { requests: number; events: number; durationMs: number }) => void;
+  /**
+   * Closed on the first connection failure or timeout: appends are then refused at once
+   * until its probe reaches the database again. Default: a gate probing `pool`.
+   */
+  gate?: DatabaseGate;
+  /**
+   * Work that must commit with the events (inline projections). While `active()` is true
+   * every batch is written in an explicit transaction and `apply` runs in it after the
+   * batch statement and before COMMIT, holding the chain-head row lock: it MUST be quick
+   * and MUST NOT fail for reasons of its own (a failure aborts the appends).
+   */
+  inline?: InlineWork;
+}
+
+export interface InlineWork {
+  active(): boolean;
+  apply(tx: pg.PoolClient, events: readonly EventRecord[]): Promise<void>;
 }
 
 export interface LedgerOptions {
@@ -43,6 +61,14 @@ export interface LedgerOptions {
    * synchronous_commit off. Better when fsync is slow and batches are small.
    */
   commitMode?: "sync" | "flush";
+  /**
+   * Longest time an append waits for its answer. Past it the append is answered
+   * ERR_UNAVAILABLE if it was still queued (it will not be written) or ERR_OUTCOME_UNKNOWN
+   * if its batch had been taken (it may commit; the Idempotency-Key resolves it). Keep it
+   * above the pool's connect plus statement timeouts, which normally answer first.
+   * Default 4500 ms.
+   */
+  appendTimeoutMs?: number;
 }
 
 interface Waiter extends QueuedAppend {
@@ -89,11 +115,15 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   // write on `pool` has flushed the WAL past them (durable-flush.ts).
   const flusher = createDurableFlusher(deps.pool);
   const flushMode = options.commitMode === "flush";
+  const appendTimeoutMs = options.appendTimeoutMs ?? 4500;
+  const gate = deps.gate ?? createDatabaseGate({ probe: () => deps.pool.query("SELECT 1") });
 
   function append(request: AppendRequest): Promise<Receipt> {
     try {
       if (closed) throw new LedgerError("ERR_UNAVAILABLE", "the ledger is shutting down", { retriable: true });
       assertAppendRequest(request, options.maxEventsPerAppend);
+      // While the database is gone, refuse at once instead of queueing behind a dead batch.
+      gate.assertAvailable();
     } catch (error) {
       return Promise.reject(toError(error));
     }
@@ -132,15 +162,31 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     }
     return new Promise<Receipt>((resolve, reject) => {
       queuedEvents += events;
-      queue.push({
+      const waiter: Waiter = {
         request,
         principal,
         ...(fingerprint ? { fingerprint } : {}),
         prepared,
         events,
         solo: false,
-        settle: (outcome) => (outcome.ok ? resolve(outcome.receipt) : reject(outcome.error)),
-      });
+        settle: (outcome) => {
+          clearTimeout(deadline);
+          if (outcome.ok) resolve(outcome.receipt);
+          else reject(outcome.error);
+        },
+      };
+      // The bound on every answer. A later settle of the same waiter is a no-op (a promise
+      // settles once); a batch that commits after this still writes the idempotency record.
+      const deadline = setTimeout(() => {
+        const index = queue.indexOf(waiter);
+        if (index >= 0) {
+          queue.splice(index, 1);
+          queuedEvents -= waiter.events;
+        }
+        // Still queued: it is dropped and never written. Taken into a batch: it may be.
+        waiter.settle({ ok: false, error: index >= 0 ? notWritten("the append waited too long for the database") : outcomeUnknown("the append took too long to commit") });
+      }, appendTimeoutMs);
+      queue.push(waiter);
       if (!running) idle = run();
     });
   }
@@ -166,18 +212,36 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     const window: InFlight[] = [];
     try {
       while (queue.length > 0 || window.length > 0) {
+        if (!gate.available && queue.length > 0) {
+          refuseQueued();
+          continue;
+        }
         if (queue.length > 0 && window.length < MAX_IN_FLIGHT) {
           const batch = takeBatch();
           const started = performance.now();
           // A planning failure (a read or the signer) is not decided here: the locked path
-          // below runs the same steps and reports it.
+          // below runs the same steps and reports it. A database that does not answer is
+          // decided here, though: the locked path would only wait for it again.
           const base = known;
-          const optimistic = base && !batch[0]!.solo ? await planOptimistic(batch, base).catch(() => undefined) : undefined;
+          let unreachable: unknown;
+          const optimistic =
+            base && !batch[0]!.solo
+              ? await planOptimistic(batch, base).catch((error: unknown) => {
+                  if (isConnectionError(error)) unreachable = error;
+                  return undefined;
+                })
+              : undefined;
+          if (unreachable !== undefined) {
+            known = undefined;
+            gate.reportDown(unreachable);
+            for (const w of batch) w.settle({ ok: false, error: notWritten("the database did not answer", unreachable) });
+            continue;
+          }
           if (base && optimistic && optimistic.events.length > 0) {
             // Written without waiting: the next batch is planned (hashed, signed) on top of
             // this one while it commits; PostgreSQL orders the writes on the head row.
             known = { head: optimistic.head, streams: remember(base.streams, optimistic.streams) };
-            const written = writePlan(writePool, optimistic, base.head, !flushMode);
+            const written = writeOptimistic(optimistic, base.head);
             written.catch(() => undefined); // observed when settled, in order
             window.push({ batch, plan: optimistic, started, written });
             stats.optimisticBatches++;
@@ -204,28 +268,84 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     return planBatch(planDeps(), state.head, streams, batch, read.idempotency, read.existingIds);
   }
 
+  /**
+   * The optimistic write on a connection of its own: a failure to get one means nothing
+   * was sent (NotSent); a failure after sending may still have committed.
+   */
+  async function writeOptimistic(plan: BatchPlan, base: ChainState): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await writePool.connect();
+    } catch (error) {
+      throw new NotSent(error);
+    }
+    const inline = deps.inline?.active() === true ? deps.inline : undefined;
+    try {
+      if (inline === undefined) {
+        await writePlan(client, plan, base, !flushMode);
+      } else {
+        // Inline projections: the batch statement and their writes commit together.
+        await client.query(`BEGIN; SET LOCAL synchronous_commit = ${flushMode ? "off" : "on"}`);
+        try {
+          await writePlan(client, plan, base, !flushMode);
+          await inline.apply(client, plannedRecords(plan));
+        } catch (error) {
+          if (!isConnectionError(error)) await client.query("ROLLBACK");
+          throw error;
+        }
+        await client.query("COMMIT");
+      }
+      client.release();
+    } catch (error) {
+      // A connection that timed out or broke is discarded, never reused mid-statement.
+      client.release(isConnectionError(error) ? toError(error) : undefined);
+      throw error;
+    }
+  }
+
   async function settle(entry: InFlight, rest: InFlight[]): Promise<void> {
     try {
       await entry.written;
       awaitFlush(entry.batch, entry.plan.outcomes, entry.plan.head.position, entry.started);
     } catch (error) {
       known = undefined;
-      if (isWriteConflict(error)) {
-        stats.conflicts++;
+      if (isWriteConflict(error) || error instanceof NotSent) {
+        if (error instanceof NotSent) gate.reportDown(error.cause);
+        else stats.conflicts++;
         // Nothing was written. Later batches in flight were planned on this one and will
-        // fail their guard too; retry all of them, in their order, under the lock.
+        // fail their guard too; retry all of them, in their order, under the lock (or
+        // refuse them, if the database is gone).
         const retry = [entry, ...rest.splice(0)];
         await Promise.allSettled(retry.map((r) => r.written));
         for (const r of retry.reverse()) requeue(r.batch, false);
         return;
       }
-      // Anything else (a dropped connection): the statement may have committed, so it
-      // must not be retried blindly. Later batches were planned on it: retry those.
+      // Anything else (a dropped connection, a timeout): the statement may have committed,
+      // so it must not be retried blindly. Later batches were planned on it and guarded on
+      // its head: each of them committed only if this one did.
+      if (isConnectionError(error)) gate.reportDown(error);
       const later = rest.splice(0);
       await Promise.allSettled(later.map((r) => r.written));
-      for (const r of later.reverse()) requeue(r.batch, false);
       failBatch(entry.batch, error)?.forEach((o, i) => entry.batch[i]!.settle(o));
+      const retry: InFlight[] = [];
+      for (const r of later) {
+        const result = await r.written.then(
+          () => ({ ok: true as const }),
+          (e: unknown) => ({ ok: false as const, error: e }),
+        );
+        if (result.ok) awaitFlush(r.batch, r.plan.outcomes, r.plan.head.position, r.started);
+        else if (isWriteConflict(result.error) || result.error instanceof NotSent) retry.push(r);
+        else failBatch(r.batch, result.error)?.forEach((o, i) => r.batch[i]!.settle(o));
+      }
+      for (const r of retry.reverse()) requeue(r.batch, false);
     }
+  }
+
+  /** The database is gone: every append still queued is refused; none of them was sent. */
+  function refuseQueued(): void {
+    const refused = queue.splice(0);
+    queuedEvents = 0;
+    for (const w of refused) w.settle({ ok: false, error: notWritten("the database is not answering") });
   }
 
   async function settleAll(window: InFlight[]): Promise<void> {
@@ -287,34 +407,56 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     return batch;
   }
 
-  /** Returns undefined when the waiters were re-queued to be retried one by one. */
+  /**
+   * Returns undefined when the waiters were re-queued to be retried one by one. A
+   * connection failure or timeout after the write was sent is ERR_OUTCOME_UNKNOWN; one
+   * before it (NotCommitted, NotSent) is ERR_UNAVAILABLE.
+   */
   function failBatch(batch: Waiter[], error: unknown): Outcome[] | undefined {
-    if (batch.length > 1 && !isConnectionError(error)) {
+    let failure: LedgerError;
+    if (error instanceof NotSent || error instanceof NotCommitted) {
+      failure = notWritten("the database did not answer", error.cause);
+    } else if (isConnectionError(error)) {
+      failure = outcomeUnknown("the connection to the database failed while the append was being committed", error);
+    } else if (batch.length > 1) {
       requeue(batch, true);
       return undefined;
+    } else {
+      failure = isLedgerError(error) ? error : new LedgerError("ERR_UNAVAILABLE", "the append was not committed", { cause: error, retriable: true });
     }
-    const cause = isLedgerError(error) ? error : undefined;
-    const failure =
-      cause ??
-      new LedgerError("ERR_UNAVAILABLE", "the append could not be committed; its outcome is unknown if the connection dropped during commit, so retry with the same Idempotency-Key", {
-        cause: error,
-        retriable: true,
-      });
     return batch.map(() => ({ ok: false, error: failure }));
   }
 
   /** The locked path: head lock, fresh reads, plan, write, commit. Always decides correctly. */
   async function commitBatch(batch: Waiter[]): Promise<BatchPlan> {
-    const client = await writePool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await writePool.connect();
+    } catch (error) {
+      gate.reportDown(error);
+      throw new NotSent(error);
+    }
     let release: (error?: Error) => void = (error) => client.release(error);
+    let committing = false;
     try {
       const head = await beginLocked(client, flushMode);
       const state: SupportingState = await readSupporting(client, batch, [...new Set(batch.map((w) => w.request.streamId))]);
       const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
-      if (plan.events.length > 0) await writePlan(client, plan, head, !flushMode);
+      if (plan.events.length > 0) {
+        await writePlan(client, plan, head, !flushMode);
+        if (deps.inline?.active() === true) await deps.inline.apply(client, plannedRecords(plan));
+      }
+      committing = true;
       await client.query("COMMIT");
       return plan;
     } catch (error) {
+      if (isConnectionError(error)) {
+        // No ROLLBACK on a connection that did not answer: it would wait out another
+        // timeout. Discarding the connection aborts the transaction, unless COMMIT was sent.
+        gate.reportDown(error);
+        release = () => client.release(toError(error));
+        throw committing ? error : new NotCommitted(error);
+      }
       await client.query("ROLLBACK").catch((rollbackError: unknown) => {
         // A connection that cannot roll back is broken: destroy it rather than reuse it.
         const broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
@@ -339,8 +481,47 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       closed = true;
       await idle;
       await flusher.idle();
+      if (deps.gate === undefined) gate.close();
     },
   };
+}
+
+/** The batch's events as committed records (what followers read back), for inline work. */
+function plannedRecords(plan: BatchPlan): EventRecord[] {
+  return plan.events.map((e) => ({
+    ...e.header,
+    metadata: JSON.parse(e.metadataJson) as JsonObject,
+    data: JSON.parse(e.dataJson) as JsonValue,
+    dataSalt: toBase64(e.salt),
+    hash: toBase64(e.hash),
+    signature: toBase64(e.signature),
+  }));
+}
+
+/** Getting a connection failed: nothing of the batch reached the database. */
+class NotSent extends Error {
+  constructor(cause: unknown) {
+    super("no database connection", { cause });
+  }
+}
+
+/** The locked transaction failed before COMMIT was sent: the database rolls it back. */
+class NotCommitted extends Error {
+  constructor(cause: unknown) {
+    super("the transaction was not committed", { cause });
+  }
+}
+
+function notWritten(reason: string, cause?: unknown): LedgerError {
+  return new LedgerError("ERR_UNAVAILABLE", `${reason}; the append was not written, retry shortly`, { cause, retriable: true, details: { retryAfterSeconds: 1 } });
+}
+
+function outcomeUnknown(reason: string, cause?: unknown): LedgerError {
+  return new LedgerError("ERR_OUTCOME_UNKNOWN", `${reason}; it may or may not have been written: retry with the same Idempotency-Key`, {
+    cause,
+    retriable: true,
+    details: { retryAfterSeconds: 1 },
+  });
 }
 
 function toError(error: unknown): Error {

@@ -36,8 +36,8 @@ export function createEventFilter(projection: LoadedProjection): EventFilter {
   return {
     accepts: (event) => validators.has(event.type),
     check(event) {
-      // A redacted event has no data left to check; the handler sees it without data.
-      if (event.redacted === true) return;
+      // A redacted event (or one read without payloads) has no data to check; the handler sees it without data.
+      if (event.dataSalt === undefined) return;
       const validate = validators.get(event.type)!;
       if (!validate(event.data)) {
         const first = validate.errors?.[0];

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { inTransaction } from "../store/postgres/transaction.js";
 import { lockCatalog, pointViews, readBuilds, type BuildRow } from "./catalog.js";
 
 export interface CutOver {
@@ -17,9 +18,7 @@ export interface CutOver {
  * each build applied the log exactly once through its own cursor.
  */
 export async function tryCutOver(pool: pg.Pool, projection: string, build: number): Promise<CutOver | undefined> {
-  const tx = await pool.connect();
-  try {
-    await tx.query("BEGIN");
+  return inTransaction(pool, async (tx) => {
     await lockCatalog(tx);
     const { rows } = await tx.query<{ build: number; state: string; position: number }>(
       "SELECT build, state, position FROM annal.projection_builds WHERE projection = $1 AND state IN ('active', 'building') ORDER BY build FOR UPDATE",
@@ -27,20 +26,11 @@ export async function tryCutOver(pool: pg.Pool, projection: string, build: numbe
     );
     const candidate = rows.find((r) => r.build === build && r.state === "building");
     const active = rows.find((r) => r.state === "active");
-    if (candidate === undefined || (active !== undefined && candidate.position < active.position)) {
-      await tx.query("ROLLBACK");
-      return undefined;
-    }
+    if (candidate === undefined || (active !== undefined && candidate.position < active.position)) return undefined;
     if (active !== undefined) await tx.query("UPDATE annal.projection_builds SET state = 'retired', retired_at = now() WHERE projection = $1 AND build = $2", [projection, active.build]);
     await tx.query("UPDATE annal.projection_builds SET state = 'active', activated_at = now() WHERE projection = $1 AND build = $2", [projection, build]);
-    const [row] = (await readBuilds(tx, projection)).filter((b: BuildRow) => b.build === build);
-    await pointViews(tx, projection, row!.schema);
-    await tx.query("COMMIT");
-    return { projection, from: active?.build ?? null, to: build, position: row!.position, commitment: row!.commitment };
-  } catch (error) {
-    await tx.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    tx.release();
-  }
+    const row = (await readBuilds(tx, projection)).find((b: BuildRow) => b.build === build)!;
+    await pointViews(tx, projection, row.schema);
+    return { projection, from: active?.build ?? null, to: build, position: row.position, commitment: row.commitment };
+  });
 }

@@ -36,6 +36,19 @@ export interface ProjectionDefinition {
    * that event). Omit to receive every event unchecked.
    */
   events?: readonly EventType[];
+  /**
+   * `async` (default): applied after commit by the projection's log follower, in one
+   * transaction with its cursor. `inline`: applied inside the append transaction itself
+   * (the read model commits with the events), holding the chain-head lock meanwhile, so
+   * it costs every append; the follower still runs behind it and takes over whenever the
+   * inline path cannot apply (catching up, paused, a failing event).
+   */
+  mode?: "async" | "inline";
+  /**
+   * False when the handler never reads `data`: events then arrive without their payload
+   * (read without the payload join), which makes catching up faster. Default true.
+   */
+  payloads?: boolean;
   apply?: (event: ProjectedEvent, db: ProjectionDb) => Promise<void>;
   applyBatch?: (events: readonly ProjectedEvent[], db: ProjectionDb) => Promise<void>;
 }

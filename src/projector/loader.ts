@@ -40,11 +40,13 @@ export async function loadProjection(folder: string): Promise<LoadedProjection> 
     const bytes = await readFile(join(folder, file));
     hash.update(`${file}\0${bytes.length}\0`).update(bytes);
   }
-  const module = (await import(pathToFileURL(join(folder, handlerFile)).href)) as { default?: ProjectionDefinition };
+  const codeHash = hash.digest("hex");
+  // The hash in the URL: a folder whose code changed is imported afresh, not from the module cache.
+  const module = (await import(`${pathToFileURL(join(folder, handlerFile)).href}?code=${codeHash.slice(0, 16)}`)) as { default?: ProjectionDefinition };
   const definition = module.default;
   if (definition === undefined || typeof definition.name !== "string") throw new LedgerError("ERR_CONFIG", `${folder}/${handlerFile} must default-export defineProjection({...})`);
   if (!PROJECTION_NAME_PATTERN.test(definition.name) || !folder.endsWith(definition.name)) {
     throw new LedgerError("ERR_CONFIG", `${folder}: the projection's name (${definition.name}) must be its folder's name`);
   }
-  return { definition, sql: await readFile(join(folder, "schema.sql"), "utf8"), codeHash: hash.digest("hex"), source: folder };
+  return { definition, sql: await readFile(join(folder, "schema.sql"), "utf8"), codeHash, source: folder };
 }

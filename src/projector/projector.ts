@@ -1,9 +1,12 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { PROJECTIONS_STREAM, ProjectionCutOver, ProjectionEventSkipped, ProjectionRebuildStarted } from "../../events/index.js";
-import { LedgerError, type LtHashExpand } from "../core/index.js";
+import { createLtHash, LedgerError, type LtHashExpand } from "../core/index.js";
 import { readFollowerStatus, setPaused, startFollower, type Follower, type LogWakeup } from "../follower/index.js";
 import type { Ledger } from "../ledger/types.js";
+import type { InlineWork } from "../ledger/postgres-ledger.js";
+import { applyToBuild, createEventFilter, type EventFilter } from "./apply.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 import { createBuild, followerName, lockCatalog, readBuilds, syncCatalog, type BuildRow } from "./catalog.js";
 import { commitmentLabel } from "./commitment.js";
 import { tryCutOver, type CutOver } from "./cutover.js";
@@ -38,6 +41,8 @@ export interface ProjectorOptions {
 
 export interface Projector {
   readonly projections: readonly LoadedProjection[];
+  /** For the ledger (LedgerDeps.inline): applies inline projections in the append transaction. */
+  readonly inline: InlineWork;
   start(): Promise<void>;
   stop(): Promise<void>;
   status(name?: string): Promise<ProjectionStatus[]>;
@@ -63,6 +68,8 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
   let timer: ReturnType<typeof setInterval> | undefined;
   let reconciling: Promise<void> | undefined;
   let stopped = false;
+  // Active builds of inline projections, refreshed by reconcile.
+  let inlineTargets: Array<{ build: BuildRow; target: { schema: string; projection: LoadedProjection; filter: EventFilter }; follower: string }> = [];
 
   function projectionOf(name: string): LoadedProjection {
     const projection = byName.get(name);
@@ -99,7 +106,14 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     );
     const follower = startFollower(
       { pool, connect: deps.connect, wakeup: deps.wakeup, logger },
-      { name: followerName(build.projection, build.build), batchSize: options.batchSize, pollIntervalMs: options.pollIntervalMs, leaseRetryMs: options.leaseRetryMs, heartbeatMs: options.heartbeatMs },
+      {
+        name: followerName(build.projection, build.build),
+        batchSize: options.batchSize,
+        payloads: projection.definition.payloads ?? true,
+        sharedCursor: projection.definition.mode === "inline", pollIntervalMs: options.pollIntervalMs,
+        leaseRetryMs: options.leaseRetryMs,
+        heartbeatMs: options.heartbeatMs,
+      },
       handler,
     );
     running.set(followerName(build.projection, build.build), { build, follower });
@@ -117,6 +131,12 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
   async function reconcileOnce(): Promise<void> {
     if (stopped) return;
     const builds = (await readBuilds(pool)).filter((b) => byName.has(b.projection));
+    inlineTargets = builds
+      .filter((b) => b.state === "active" && byName.get(b.projection)!.definition.mode === "inline")
+      .map((b) => {
+        const projection = byName.get(b.projection)!;
+        return { build: b, target: { schema: b.schema, projection, filter: createEventFilter(projection) }, follower: followerName(b.projection, b.build) };
+      });
     const statuses = new Map((await readFollowerStatus(pool)).map((s) => [s.name, s]));
     for (const build of builds) {
       const name = followerName(build.projection, build.build);
@@ -151,21 +171,56 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     return reconciling;
   }
 
+  /**
+   * Inline projections in the append transaction. Each build's cursor moves only if it
+   * stands exactly before this batch (compare-and-set on position and hash); otherwise its
+   * follower is behind or paused and will apply these events itself. A handler error is
+   * rolled back to a savepoint and leaves the cursor where it was: the append commits,
+   * and the follower meets the event and stops there, as for an async projection.
+   */
+  const inline: InlineWork = {
+    active: () => inlineTargets.length > 0,
+    async apply(tx, events) {
+      const first = events[0];
+      const last = events[events.length - 1];
+      if (first === undefined || last === undefined) return;
+      for (const { build, target, follower } of inlineTargets) {
+        await tx.query("SAVEPOINT annal_inline");
+        try {
+          const moved = await tx.query({
+            name: "annal_inline_cursor",
+            text: `UPDATE annal.followers SET position = $2, last_hash = $3, progressed_at = now(), updated_at = now()
+                   WHERE name = $1 AND position = $4 AND last_hash = $5 AND NOT paused AND status <> 'failed'`,
+            values: [follower, last.position, Buffer.from(last.hash, "base64"), first.position - 1, Buffer.from(first.prevHash, "base64")],
+          });
+          if (moved.rowCount !== 1) {
+            await tx.query("RELEASE SAVEPOINT annal_inline");
+            continue;
+          }
+          const { rows } = await tx.query<{ commitment: Buffer }>("SELECT commitment FROM annal.projection_builds WHERE projection = $1 AND build = $2", [build.projection, build.build]);
+          const commitment = createLtHash(deps.expand, new Uint8Array(rows[0]!.commitment));
+          const skips = await tx.query<{ position: number }>("SELECT position FROM annal.projection_skips WHERE projection = $1 AND build = $2 AND position BETWEEN $3 AND $4", [
+            build.projection,
+            build.build,
+            first.position,
+            last.position,
+          ]);
+          await applyToBuild(tx, target, events, commitment, new Set(skips.rows.map((r) => r.position)));
+          await tx.query("UPDATE annal.projection_builds SET commitment = $3, position = $4 WHERE projection = $1 AND build = $2", [build.projection, build.build, Buffer.from(commitment.bytes()), last.position]);
+          await tx.query("RELEASE SAVEPOINT annal_inline");
+        } catch (error) {
+          await tx.query("ROLLBACK TO SAVEPOINT annal_inline");
+          logger?.warn({ err: error, projection: build.projection, position: first.position }, "inline projection could not apply a batch; its follower takes over");
+        }
+      }
+    },
+  };
+
   return {
     projections: options.projections,
+    inline,
     async start() {
-      const tx = await pool.connect();
-      let created: BuildRow[];
-      try {
-        await tx.query("BEGIN");
-        ({ created } = await syncCatalog(tx, options.projections, deps.expand));
-        await tx.query("COMMIT");
-      } catch (error) {
-        await tx.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        tx.release();
-      }
+      const { created } = await inTransaction(pool, (tx) => syncCatalog(tx, options.projections, deps.expand));
       for (const build of created) {
         logger?.info({ projection: build.projection, build: build.build, version: build.version, state: build.state }, "projection build created");
         // A projection's first build is part of installing it, not an event of the log's history;
@@ -189,6 +244,15 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     status: (name) => readProjectionStatus(pool, name === undefined ? [...byName.keys()] : [projectionOf(name).definition.name]),
     async waitFor(name, position, timeoutMs) {
       projectionOf(name);
+      // A receipt is only given once its position is durable, so a position past the
+      // durable head names no receipt: the client's mistake (400), not a read model behind.
+      const head = await pool.query<{ position: number }>("SELECT position FROM annal.durable_head WHERE id = 1");
+      const durable = head.rows[0]?.position ?? 0;
+      if (position > durable) {
+        throw new LedgerError("ERR_INVALID_INPUT", `position ${position} is beyond the log (${durable} events are durable): no receipt names it`, {
+          details: { parameter: "minPosition", durablePosition: durable },
+        });
+      }
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { rows } = await pool.query<{ position: number }>("SELECT position FROM annal.projection_builds WHERE projection = $1 AND state = 'active'", [name]);
@@ -219,24 +283,15 @@ export function createProjector(deps: ProjectorDeps, options: ProjectorOptions):
     },
     async rebuild(name, actor) {
       const projection = projectionOf(name);
-      const tx = await pool.connect();
-      let build: BuildRow;
-      let active: BuildRow | undefined;
-      try {
-        await tx.query("BEGIN");
+      const { build, active, existing } = await inTransaction(pool, async (tx) => {
         await lockCatalog(tx);
         const builds = await readBuilds(tx, name);
-        active = builds.find((b) => b.state === "active");
+        const active = builds.find((b) => b.state === "active");
         const existing = builds.find((b) => b.state === "building" && b.codeHash === projection.codeHash);
-        build = existing ?? (await createBuild(tx, projection, active === undefined ? "active" : "building", deps.expand));
-        await tx.query("COMMIT");
-        if (existing !== undefined) return existing;
-      } catch (error) {
-        await tx.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        tx.release();
-      }
+        const build = existing ?? (await createBuild(tx, projection, active === undefined ? "active" : "building", deps.expand));
+        return { build, active, existing };
+      });
+      if (existing !== undefined) return existing;
       await appendSystemEvent(ProjectionRebuildStarted.type, { projection: name, build: build.build, version: build.version, codeHash: build.codeHash, replaces: active?.build ?? null, actor });
       await reconcile();
       return build;

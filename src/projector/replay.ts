@@ -3,6 +3,7 @@ import type pg from "pg";
 import { createLtHash, type EventRecord, type LtHash, type LtHashExpand } from "../core/index.js";
 import { applyToBuild, createEventFilter } from "./apply.js";
 import { createBuildSchema } from "./catalog.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 import { ident } from "./commitment.js";
 import type { LoadedProjection } from "./define.js";
 
@@ -38,19 +39,4 @@ export async function createScratchBuild(pool: pg.Pool, projection: LoadedProjec
       await pool.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
     },
   };
-}
-
-export async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const tx = await pool.connect();
-  try {
-    await tx.query("BEGIN");
-    const result = await work(tx);
-    await tx.query("COMMIT");
-    return result;
-  } catch (error) {
-    await tx.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    tx.release();
-  }
 }

@@ -26,21 +26,28 @@ export function createBuildRunner(deps: BuildRunnerDeps, build: BuildRow, projec
   let pending: LtHash | undefined;
   const target = { schema: build.schema, projection, filter };
 
+  async function load(pool: pg.Pool, position: number): Promise<void> {
+    const { rows } = await pool.query<{ commitment: Buffer; position: number }>("SELECT commitment, position FROM annal.projection_builds WHERE projection = $1 AND build = $2", [
+      build.projection,
+      build.build,
+    ]);
+    const row = rows[0];
+    if (row === undefined) throw new LedgerError("ERR_NOT_FOUND", `build ${build.build} of projection ${build.projection} does not exist`);
+    // Cursor and commitment move in one transaction; a difference here means inline work
+    // moved both between our two reads: read again.
+    if (row.position !== position) {
+      throw new LedgerError("ERR_CONFLICT", `projection ${build.projection} build ${build.build}: commitment at ${row.position}, cursor at ${position}; reading again`, {
+        retriable: true,
+        details: { position: position + 1 },
+      });
+    }
+    commitment = createLtHash(deps.expand, new Uint8Array(row.commitment));
+  }
+
   return {
-    async start({ cursor, pool }) {
-      const { rows } = await pool.query<{ commitment: Buffer; position: number }>(
-        "SELECT commitment, position FROM annal.projection_builds WHERE projection = $1 AND build = $2",
-        [build.projection, build.build],
-      );
-      const row = rows[0];
-      if (row === undefined) throw new LedgerError("ERR_NOT_FOUND", `build ${build.build} of projection ${build.projection} does not exist`);
-      if (row.position !== cursor.position) {
-        throw new LedgerError("ERR_CHAIN_BROKEN", `projection ${build.projection} build ${build.build}: its commitment is at position ${row.position} but its cursor at ${cursor.position}`, {
-          details: { position: cursor.position + 1 },
-        });
-      }
-      commitment = createLtHash(deps.expand, new Uint8Array(row.commitment));
-    },
+    start: ({ cursor, pool }) => load(pool, cursor.position),
+    // An inline build's cursor and commitment were moved in append transactions.
+    resync: (cursor, { pool }) => load(pool, cursor.position),
     async handle(batch, { tx }) {
       const next = createLtHash(deps.expand, commitment.bytes());
       const skips = await readSkips(tx, build, batch.from.position + 1, batch.to.position);

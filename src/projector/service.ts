@@ -2,12 +2,14 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { AnnalConfig } from "../config.js";
+import { LedgerError } from "../core/index.js";
 import type { LogWakeup } from "../follower/index.js";
 import type { Ledger } from "../ledger/types.js";
 import type { ProjectionsApi } from "../api/context.js";
 import { createRowExpander } from "./commitment.js";
 import { BUILT_IN_PROJECTIONS_DIR, loadProjections } from "./loader.js";
 import { createProjector, type Projector } from "./projector.js";
+import type { BuildStatus } from "./status.js";
 import { createStreamCatalog } from "./stream-catalog.js";
 
 export interface ProjectionService {
@@ -19,10 +21,15 @@ export interface ProjectionService {
 /** Loads the configured projections, syncs the catalogue and starts their followers; undefined when ANNAL_PROJECTIONS=none. */
 export async function startProjectionService(
   deps: { pool: pg.Pool; connect: () => pg.Client; wakeup: LogWakeup; ledger: Pick<Ledger, "append">; logger: Logger; metrics?: Registry },
-  config: Pick<AnnalConfig, "projections" | "projectionsDir" | "projectionBatchSize" | "readWaitMs">,
+  config: Pick<AnnalConfig, "projections" | "projectionsDir" | "projectionBatchSize" | "readWaitMs" | "commitMode">,
 ): Promise<ProjectionService | undefined> {
   if (config.projections === "none") return undefined;
   const projections = await loadProjections(config.projectionsDir ?? BUILT_IN_PROJECTIONS_DIR, config.projections === "all" ? undefined : config.projections);
+  const inline = projections.filter((p) => p.definition.mode === "inline").map((p) => p.definition.name);
+  if (inline.length > 0 && config.commitMode === "flush") {
+    // In flush mode a batch commits before it is durable: inline rows would be visible for events a crash can take back.
+    throw new LedgerError("ERR_CONFIG", `inline projections (${inline.join(", ")}) need ANNAL_COMMIT_MODE=sync`);
+  }
   const applied = deps.metrics === undefined ? undefined : new Counter({ name: "annal_projection_events_total", help: "Events applied per projection build (including events it does not consume)", labelNames: ["projection", "build"], registers: [deps.metrics] });
   const projector = createProjector(
     {
@@ -53,37 +60,29 @@ export async function startProjectionService(
   return { projector, api, stop: () => projector.stop() };
 }
 
-/** Lag and heartbeat age per active build, read from the database at scrape time (what every instance sees). */
+/** Lag and heartbeat age per build, read from the database at scrape time (what every instance sees). */
 function registerStatusGauges(metrics: Registry, projector: Projector): void {
-  const read = async () => (await projector.status()).flatMap((p) => [p.active, ...p.building].filter((b) => b !== null).map((b) => ({ name: p.name, b })));
-  new Gauge({
-    name: "annal_projection_lag_events",
-    help: "Events committed to the log and not yet applied, per projection build",
-    labelNames: ["projection", "build", "state"],
-    registers: [metrics],
-    async collect() {
-      this.reset();
-      for (const { name, b } of await read()) this.set({ projection: name, build: String(b.build), state: b.state }, b.lagEvents);
+  const gauges: Array<{ name: string; help: string; value: (b: BuildStatus) => number }> = [
+    { name: "annal_projection_lag_events", help: "Events committed to the log and not yet applied, per projection build", value: (b) => b.lagEvents },
+    { name: "annal_projection_lag_seconds", help: "Age of the oldest event not yet applied, per projection build", value: (b) => b.lagSeconds },
+    {
+      name: "annal_projection_heartbeat_age_seconds",
+      help: "Seconds since the projection's follower loop last beat (a dead follower's grows)",
+      value: (b) => b.heartbeatAgeSeconds ?? Number.POSITIVE_INFINITY,
     },
-  });
-  new Gauge({
-    name: "annal_projection_lag_seconds",
-    help: "Age of the oldest event not yet applied, per projection build",
-    labelNames: ["projection", "build", "state"],
-    registers: [metrics],
-    async collect() {
-      this.reset();
-      for (const { name, b } of await read()) this.set({ projection: name, build: String(b.build), state: b.state }, b.lagSeconds);
-    },
-  });
-  new Gauge({
-    name: "annal_projection_heartbeat_age_seconds",
-    help: "Seconds since the projection's follower loop last beat (a dead follower's grows)",
-    labelNames: ["projection", "build", "state"],
-    registers: [metrics],
-    async collect() {
-      this.reset();
-      for (const { name, b } of await read()) this.set({ projection: name, build: String(b.build), state: b.state }, b.heartbeatAgeSeconds ?? Number.POSITIVE_INFINITY);
-    },
-  });
+  ];
+  for (const { name, help, value } of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["projection", "build", "state"],
+      registers: [metrics],
+      async collect() {
+        this.reset();
+        for (const p of await projector.status()) {
+          for (const b of [p.active, ...p.building]) if (b !== null) this.set({ projection: p.name, build: String(b.build), state: b.state }, value(b));
+        }
+      },
+    });
+  }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 
-import type { EventRecord, JsonObject, JsonValue } from "../core/index.js";
+import type { EventRecord, JsonObject, JsonValue, LtHashExpand } from "../core/index.js";
 import { migrate } from "../store/postgres/migrate.js";
 import { createPool } from "../store/postgres/pool.js";
 import { createRowExpander } from "./commitment.js";
@@ -38,21 +38,27 @@ export interface ProjectionSpec {
  * on first use). Each `then` builds a fresh schema and drops it afterwards.
  *
  * @example
- * const spec = await createProjectionSpec("projections/order_totals", { databaseUrl: process.env.DATABASE_URL! });
+ * const spec = createProjectionSpec("projections/order_totals", { databaseUrl: process.env.DATABASE_URL! });
  * await spec.given({ streamId: "order-1", type: "OrderPlaced", data: { total: 5, currency: "EUR" } })
  *   .when({ streamId: "order-1", type: "OrderCancelled", data: {} })
  *   .then(async (db) => expect((await db.query("SELECT status FROM orders")).rows).toEqual([{ status: "cancelled" }]));
  */
-export async function createProjectionSpec(projection: LoadedProjection | string, options: { databaseUrl: string; role?: string }): Promise<ProjectionSpec> {
-  const loaded = typeof projection === "string" ? await loadProjection(projection) : projection;
-  const admin = createPool({ connectionString: options.databaseUrl, max: 1, applicationName: "annal-spec" });
-  try {
-    await migrate(admin);
-  } finally {
-    await admin.end();
-  }
-  const pool = createPool({ connectionString: options.databaseUrl, role: options.role, max: 2, applicationName: "annal-spec" });
-  const expand = await createRowExpander();
+export function createProjectionSpec(projection: LoadedProjection | string, options: { databaseUrl: string; role?: string }): ProjectionSpec {
+  // Set up on first use, so the spec itself is not a promise (a thenable `then` would be
+  // called by `await`).
+  let setup: Promise<{ loaded: LoadedProjection; pool: ReturnType<typeof createPool>; expand: LtHashExpand }> | undefined;
+  const ready = () =>
+    (setup ??= (async () => {
+      const loaded = typeof projection === "string" ? await loadProjection(projection) : projection;
+      const admin = createPool({ connectionString: options.databaseUrl, max: 1, applicationName: "annal-spec" });
+      try {
+        await migrate(admin);
+      } finally {
+        await admin.end();
+      }
+      const pool = createPool({ connectionString: options.databaseUrl, role: options.role, max: 2, applicationName: "annal-spec" });
+      return { loaded, pool, expand: await createRowExpander() };
+    })());
 
   function scenario(given: SpecEvent[], when: SpecEvent[]): ProjectionSpec {
     const records = (): { given: EventRecord[]; when: EventRecord[] } => {
@@ -64,10 +70,11 @@ export async function createProjectionSpec(projection: LoadedProjection | string
       });
       return { given: all.slice(0, given.length), when: all.slice(given.length) };
     };
-    async function run<T>(work: (build: ScratchBuild, events: { given: EventRecord[]; when: EventRecord[] }) => Promise<T>): Promise<T> {
+    async function run<T>(work: (build: ScratchBuild, events: { given: EventRecord[]; when: EventRecord[] }, context: { loaded: LoadedProjection; pool: ReturnType<typeof createPool> }) => Promise<T>): Promise<T> {
+      const { loaded, pool, expand } = await ready();
       const build = await createScratchBuild(pool, loaded, expand, "spec");
       try {
-        return await work(build, records());
+        return await work(build, records(), { loaded, pool });
       } finally {
         await build.drop();
       }
@@ -76,7 +83,7 @@ export async function createProjectionSpec(projection: LoadedProjection | string
       given: (...events) => scenario([...given, ...events], when),
       when: (...events) => scenario(given, [...when, ...events]),
       then: (assert) =>
-        run(async (build, events) => {
+        run(async (build, events, { loaded, pool }) => {
           if (events.given.length > 0) await build.apply(events.given);
           await build.apply(events.when);
           const once = build.commitment().bytes();
@@ -95,7 +102,7 @@ export async function createProjectionSpec(projection: LoadedProjection | string
           }
         }),
       thenFails: () =>
-        run(async (build, events) => {
+        run(async (build, events, { loaded }) => {
           if (events.given.length > 0) await build.apply(events.given);
           try {
             await build.apply(events.when);
@@ -104,7 +111,9 @@ export async function createProjectionSpec(projection: LoadedProjection | string
           }
           throw new Error(`projection ${loaded.definition.name} accepted the when-events; expected it to refuse them`);
         }),
-      close: () => pool.end(),
+      close: async () => {
+        if (setup !== undefined) await (await setup).pool.end();
+      },
     };
   }
   return scenario([], []);

@@ -5,7 +5,7 @@ import { applyToBuild, createEventFilter } from "../projector/apply.js";
 import { createBuildSchema } from "../projector/catalog.js";
 import { commitmentLabel } from "../projector/commitment.js";
 import type { LoadedProjection } from "../projector/define.js";
-import { inTransaction } from "../projector/replay.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 import type { BackfillSource } from "./consumer/backfill.js";
 import { createVerifyingConsumer, type ConsumerCursor, type Incident, type KafkaTrust, type SignatureCheck } from "./consumer/verifying-consumer.js";
 import type { KafkaPort } from "./kafka-port.js";

@@ -27,9 +27,11 @@ export function verifyCheckpointNote(note: string, keys: TrustedKey | readonly T
   const text = utf8(parsed.text);
   const trusted = Array.isArray(keys) ? (keys as readonly TrustedKey[]) : [keys as TrustedKey];
   const signed = trusted.some((key) => {
+    // A named key signs only its own log: Annal's key name is the origin (section 8).
+    if (key.name !== undefined && key.name !== checkpoint.origin) return false;
     const signature = findNoteSignature(parsed, key.name ?? checkpoint.origin, key.publicKey);
     return signature !== undefined && verify(key.publicKey, text, signature.signature);
   });
-  if (!signed) return fail("checkpoint has no valid signature by a trusted key");
+  if (!signed) return fail(`checkpoint has no valid signature by a trusted key for origin ${checkpoint.origin}`);
   return { ok: true, checkpoint, body: parsed.text };
 }

@@ -10,13 +10,13 @@ export interface EventCheckOptions {
 }
 
 const HEADER_STRINGS = ["streamId", "eventId", "type", "recordedAt", "dataHash", "prevHash", "streamPrevHash", "keyId", "hash", "signature"] as const;
-const RECORD_MEMBERS = new Set<string>([...HEADER_STRINGS, "position", "streamVersion", "metadata", "data", "dataSalt", "redacted"]);
+const RECORD_MEMBERS = new Set<string>([...HEADER_STRINGS, "position", "streamVersion", "metadata", "data", "dataSalt"]);
 
 /**
  * Checks that `value` has the exact shape of an event record: the known members with
- * their types, nothing else, and a `redacted` flag that agrees with the payload. The
- * flag is not hashed, so a verifier that tolerated a disagreeing one would accept two
- * different documents for one signed event.
+ * their types, nothing else, and `data` with `dataSalt` both present or both absent
+ * (redacted). An unknown member is refused: nothing unhashed rides along with a record,
+ * so one signed event has one served form (docs/verification.md section 3).
  */
 export function checkEventShape(value: unknown): VerifyResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("event is not an object");
@@ -30,8 +30,6 @@ export function checkEventShape(value: unknown): VerifyResult {
   if (typeof record.metadata !== "object" || record.metadata === null || Array.isArray(record.metadata)) return fail("event metadata must be an object");
   const hasData = "data" in record;
   if (hasData !== ("dataSalt" in record)) return fail("event data and dataSalt must be present together");
-  if (hasData && record.redacted !== undefined && record.redacted !== false) return fail("event carries data but is marked redacted");
-  if (!hasData && record.redacted !== true) return fail("event has no data but is not marked redacted");
   return OK;
 }
 

@@ -1,7 +1,7 @@
 // `annal/verify`: everything an auditor needs to check Annal's evidence without trusting
 // the server. Pure (no Node-only modules), so it runs in browsers, Node and Bun.
 export { createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type Verdict } from "../core/verify-chain.js";
-export { isCanonicalSignature, verifyEd25519, type SignatureVerifier } from "../core/ed25519.js";
+export { isCanonicalSignature, passesEd25519Prechecks, verifyEd25519, type SignatureVerifier } from "../core/ed25519.js";
 export { leafHash } from "../core/merkle.js";
 export { formatVerifierKey, parseVerifierKey } from "../core/signed-note.js";
 export type { Checkpoint } from "../core/checkpoint.js";
@@ -24,3 +24,15 @@ export { decodeProof, verifyConsistency, verifyInclusion, type WireHashes } from
 export { createRangeVerifier, frontierFromInclusionProof, type RangeStart, type RangeVerifier } from "./range.js";
 export { RECEIPT_FORMAT, verifyReceipt, type EventReceipt, type ReceiptCheckOptions } from "./receipt.js";
 export type { VerifyResult } from "./result.js";
+export { verifyBundle, type BundleCheckOptions, type BundleVerdict } from "./segment-bundle.js";
+export {
+  BUNDLE_FILES,
+  BUNDLE_FORMAT,
+  decodeBundle,
+  manifestKeyName,
+  parseManifestText,
+  parseSegmentObjectName,
+  segmentObjectName,
+  type BundleKeys,
+  type SegmentManifest,
+} from "./segment-format.js";

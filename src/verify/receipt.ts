@@ -43,27 +43,41 @@ function exactMembers(value: unknown, required: readonly string[], optional: rea
 }
 
 /**
- * Verifies a receipt offline against a ledger key obtained out of band.
+ * Verifies a receipt offline against the ledger keys obtained out of band: one key, or
+ * the set of current and retired keys (an event may be signed by a key retired since;
+ * the checkpoint is signed by the key in force when it was made). Keys are compared as
+ * (name, public key bytes), never as text.
  *
  * @example
  *   const verdict = verifyReceipt(JSON.parse(text), { verifierKey: "ledger.example/prod+1a2b3c4d+AX..." });
  *   if (!verdict.ok) console.error(verdict.reason);
  */
-export function verifyReceipt(receipt: unknown, trust: TrustedKeyInput, options: ReceiptCheckOptions = {}): VerifyResult {
-  const key = resolveTrustedKey(trust);
-  if ("error" in key) return fail(`trusted key: ${key.error}`);
+export function verifyReceipt(receipt: unknown, trust: TrustedKeyInput | readonly TrustedKeyInput[], options: ReceiptCheckOptions = {}): VerifyResult {
+  const keys: TrustedKey[] = [];
+  for (const input of Array.isArray(trust) ? (trust as readonly TrustedKeyInput[]) : [trust as TrustedKeyInput]) {
+    const key = resolveTrustedKey(input);
+    if ("error" in key) return fail(`trusted key: ${key.error}`);
+    keys.push(key);
+  }
+  if (keys.length === 0) return fail("no trusted key given");
   const shape = exactMembers(receipt, ["format", "event", "inclusionProof", "checkpoint"], ["publicKey"]);
   if (shape) return fail(`receipt ${shape}`);
   const r = receipt as EventReceipt;
   if ((r.format as string) !== RECEIPT_FORMAT) return fail(`receipt format must be annal-receipt/v1`);
   if (r.publicKey !== undefined) {
     const named = typeof r.publicKey === "string" ? parseTrustedKey(r.publicKey) : { error: "not a string" };
-    if ("error" in named || !sameKey(named, key)) return fail("receipt names a different public key than the one trusted");
+    if ("error" in named || !keys.some((key) => sameKey(named, key))) return fail("receipt names a public key that is not trusted");
   }
 
   const cpShape = exactMembers(r.checkpoint, ["treeSize", "rootHash", "note"]);
   if (cpShape) return fail(`receipt checkpoint ${cpShape}`);
-  const cp = verifyCheckpointNote(r.checkpoint.note, key, options);
+  // The first trusted key whose signature the note carries and that verifies it.
+  let cp = verifyCheckpointNote(r.checkpoint.note, keys[0]!, options);
+  for (const key of keys.slice(1)) {
+    if (cp.ok) break;
+    const next = verifyCheckpointNote(r.checkpoint.note, key, options);
+    if (next.ok) cp = next;
+  }
   if (!cp.ok) return cp;
   if (cp.checkpoint.treeSize !== r.checkpoint.treeSize || cp.checkpoint.rootHash !== r.checkpoint.rootHash) {
     return fail("receipt checkpoint treeSize/rootHash differ from its signed note");
@@ -78,7 +92,7 @@ export function verifyReceipt(receipt: unknown, trust: TrustedKeyInput, options:
     if (cosigned < quorum) return fail(`checkpoint has ${cosigned} valid witness cosignatures, ${quorum} required`);
   }
 
-  const event = verifyEvent(r.event, key, options);
+  const event = verifyEvent(r.event, keys, options);
   if (!event.ok) return event;
 
   const proofShape = exactMembers(r.inclusionProof, ["leafIndex", "treeSize", "auditPath"]);

@@ -15,6 +15,11 @@ export function withCosignatures<R extends LedgerReader, P extends ProofReader>(
   };
   return {
     reader: { ...reader, latestCheckpoint: async () => decorate(await reader.latestCheckpoint()) },
-    proofs: { ...proofs, checkpointAt: async (treeSize: number) => decorate(await proofs.checkpointAt(treeSize)) },
+    proofs: {
+      ...proofs,
+      checkpointAt: async (treeSize: number) => decorate(await proofs.checkpointAt(treeSize)),
+      listCheckpoints: async (fromTreeSize: number, limit: number) =>
+        Promise.all((await proofs.listCheckpoints(fromTreeSize, limit)).map(async (checkpoint) => (await decorate(checkpoint))!)),
+    },
   };
 }

@@ -87,4 +87,28 @@ describe("annal export and annal verify --file", () => {
     await writeFile(file, JSON.stringify(receipt));
     await expect(run(process.execPath, ["bin/annal.js", "verify-receipt", file, "--public-key", verifierKey])).rejects.toMatchObject({ code: 1 });
   });
+
+  it("names the line and the position of a line that is not JSON, a cut file, and members section 13 does not list", async () => {
+    const out = join(dir, "lines.ndjson");
+    await exportLog(createHttpExportSource(t.url), { from: 3, to: 10, out });
+    const text = await readFile(out, "utf8");
+    const lines = text.trimEnd().split("\n");
+    // A flipped byte that breaks the JSON of line 4 (position 3 + 4 - 2 = 5).
+    const flipped = [...lines];
+    flipped[3] = flipped[3]!.replace('{"position"', '{"position\u0001');
+    flipped[3] = flipped[3].replace(/^\{/, "[");
+    await writeFile(`${out}.flip`, `${flipped.join("\n")}\n`);
+    expect(await verifyExportFile(`${out}.flip`, { publicKeys: [verifierKey] })).toMatchObject({ ok: false, position: 5, reason: expect.stringContaining("line 4 (position 5) is not valid JSON") });
+    // Cut in the middle of the record of position 7 (line 6).
+    const cut = text.slice(0, text.indexOf(lines[5]!) + 40);
+    await writeFile(`${out}.cut`, cut);
+    expect(await verifyExportFile(`${out}.cut`, { publicKeys: [verifierKey] })).toMatchObject({ ok: false, position: 7, reason: expect.stringContaining("line 6") });
+    // An extra member in the header, and in the trailer.
+    const header = { ...(JSON.parse(lines[0]!) as object), note: "x" };
+    await writeFile(`${out}.hdr`, `${[JSON.stringify(header), ...lines.slice(1)].join("\n")}\n`);
+    expect(await verifyExportFile(`${out}.hdr`, { publicKeys: [verifierKey] })).toMatchObject({ ok: false, reason: expect.stringContaining("note") });
+    const trailer = { ...(JSON.parse(lines.at(-1)!) as object), extra: 1 };
+    await writeFile(`${out}.trl`, `${[...lines.slice(0, -1), JSON.stringify(trailer)].join("\n")}\n`);
+    expect(await verifyExportFile(`${out}.trl`, { publicKeys: [verifierKey] })).toMatchObject({ ok: false, reason: expect.stringContaining("extra") });
+  });
 });

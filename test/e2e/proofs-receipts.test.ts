@@ -50,7 +50,32 @@ describe("proofs over HTTP verify with annal/verify", () => {
     }
     expect((await get(`/checkpoints?treeSize=${checkpointSizes[1]! - 1}`)).status).toBe(404);
     expect((await get(`/checkpoints?treeSize=${checkpointSizes.at(-1)! + 1}`)).status).toBe(404);
-    expect((await get("/checkpoints")).status).toBe(400);
+  });
+
+  it("lists every checkpoint in pages, in order, each signed (section 11)", async () => {
+    const seen: CheckpointView[] = [];
+    let from = 1;
+    for (let pages = 0; pages < 10; pages++) {
+      const { status, body } = await get<{ checkpoints: CheckpointView[]; nextTreeSize: number }>(`/checkpoints?fromTreeSize=${from}&limit=3`);
+      expect(status).toBe(200);
+      expect(Object.keys(body).sort()).toEqual(["checkpoints", "nextTreeSize"]);
+      seen.push(...body.checkpoints);
+      from = body.nextTreeSize;
+      if (body.checkpoints.length < 3) break;
+    }
+    expect(seen.map((c) => c.treeSize)).toEqual(checkpointSizes);
+    for (const cp of seen) {
+      expect(Object.keys(cp).sort()).toEqual(["note", "rootHash", "treeSize"]);
+      const verdict = verifyCheckpointNote(cp.note, key);
+      expect(verdict.ok && [verdict.checkpoint.treeSize, verdict.checkpoint.rootHash]).toEqual([cp.treeSize, cp.rootHash]);
+    }
+    expect(from).toBe(checkpointSizes.at(-1)! + 1);
+    expect((await get<{ checkpoints: CheckpointView[] }>("/checkpoints")).body.checkpoints.map((c) => c.treeSize)).toEqual(checkpointSizes);
+    const middle = await get<{ checkpoints: CheckpointView[]; nextTreeSize: number }>(`/checkpoints?fromTreeSize=${checkpointSizes[2]! - 1}&limit=2`);
+    expect(middle.body.checkpoints.map((c) => c.treeSize)).toEqual(checkpointSizes.slice(2, 4));
+    expect((await get(`/checkpoints?treeSize=${checkpointSizes[0]}&limit=2`)).status).toBe(400);
+    expect((await get("/checkpoints?limit=1001")).status).toBe(400);
+    expect((await get("/checkpoints?fromTreeSize=0")).status).toBe(400);
   });
 
   it("inclusion proofs of every event into every checkpoint that covers it verify", async () => {
@@ -81,7 +106,11 @@ describe("proofs over HTTP verify with annal/verify", () => {
         expect(verifyConsistency({ from, to, fromRoot: roots.get(from)!, toRoot: roots.get(to)!, path: body.path })).toEqual({ ok: true });
       }
     }
+    // The statuses section 11 states: from > to 400, from = 0 400, a to that no checkpoint has 404.
     expect((await get(`/proofs/consistency?from=${checkpointSizes[3]}&to=${checkpointSizes[2]}`)).status).toBe(400);
+    expect((await get(`/proofs/consistency?from=0&to=${checkpointSizes[2]}`)).status).toBe(400);
+    expect((await get(`/proofs/consistency?from=1&to=${checkpointSizes[1]! + 1}`)).status).toBe(404);
+    expect((await get("/proofs/consistency")).status).toBe(400);
   });
 
   it("serves receipts that verify offline with the verifier key alone", async () => {

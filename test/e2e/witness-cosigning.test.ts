@@ -10,6 +10,11 @@ import { parseWitnessesConfig } from "../../src/witness/config.js";
 import { withCosignatures } from "../../src/witness/cosigned-checkpoints.js";
 import { createWitnessSubmitter } from "../../src/witness/submitter.js";
 import { serveWitness } from "../../src/cli/witness-serve.js";
+import { Registry } from "prom-client";
+import { createApp } from "../../src/api/index.js";
+import { createAuthOff } from "../../src/auth/index.js";
+import { checkWitness } from "../../src/cli/witness-check.js";
+import { formatCosignerVerifierKey } from "../../src/verify/cosignature.js";
 import { startTestAnnal, type TestAnnal } from "../support/annal.js";
 import { randomName } from "../support/services.js";
 
@@ -52,5 +57,25 @@ describe("witness cosigning from the ledger", () => {
       expect(bySize.note).toBe(latest.note);
     }
     await submitter.close();
+  });
+
+  it("annal verify --witness checks cosignatures against the witness keys given and a quorum", async () => {
+    const store = createPostgresCosignatures(annal.pool);
+    const served = withCosignatures(annal.reader, annal.proofs, store);
+    // The served API, in process: checkWitness reads /keys, /checkpoints/latest and proofs from it.
+    const app = createApp({ ledger: annal.ledger, reader: served.reader, proofs: served.proofs, ready: annal.ready, logger: pino({ level: "silent" }), metrics: new Registry(), access: createAuthOff() });
+    const viaApp: typeof fetch = (input, init) => Promise.resolve(app.request(input instanceof Request ? input : input.toString(), init));
+    const publicKey = (await annal.reader.publicKeys())[0]!.noteVerifierKey;
+    const cosigner = parseCosignerVerifierKey(witness.verifierKey)!;
+    const stranger = { name: "witness.test/w2", publicKey: new Uint8Array(32).fill(3) };
+    expect(parseCosignerVerifierKey(formatCosignerVerifierKey(stranger.name, stranger.publicKey))).toBeDefined();
+    const check = (name: string, witnesses: { keys: (typeof cosigner)[]; quorum: number }) =>
+      checkWitness({ url: "http://annal.test", stateFile: join(dir, `${name}.json`), publicKey, witnesses, fetch: viaApp });
+
+    expect(await check("one", { keys: [cosigner], quorum: 1 })).toMatchObject({ ok: true, status: "first" });
+    expect(await check("listed-twice", { keys: [cosigner, cosigner], quorum: 2 })).toMatchObject({ ok: false, problem: "witness-quorum" });
+    expect(await check("two", { keys: [cosigner, stranger], quorum: 2 })).toMatchObject({ ok: false, problem: "witness-quorum", reason: expect.stringContaining("1 valid") });
+    expect(await check("stranger", { keys: [stranger], quorum: 1 })).toMatchObject({ ok: false, problem: "witness-quorum" });
+    await expect(check("zero", { keys: [cosigner], quorum: 0 })).rejects.toThrow(/quorum/);
   });
 });

@@ -42,7 +42,7 @@ describe("projections replayed from Kafka", () => {
   it("carry the same commitment as the same projections fed from the ledger (library and CLI)", async () => {
     projections = await startProjectionService(
       { pool: annal.pool, connect: leaseConnector(annal), wakeup: createLocalWakeup(), ledger: annal.ledger, logger },
-      { projections: "all", projectionsDir: undefined, projectionBatchSize: 50, readWaitMs: 1000 },
+      { projections: "all", projectionsDir: undefined, projectionBatchSize: 50, readWaitMs: 1000, commitMode: "sync" },
     );
     for (let i = 0; i < 240; i++) {
       const stream = `order-${i % 80}`;

@@ -18,11 +18,11 @@ export interface TestAnnal extends AnnalCore {
  * A real ledger on its own fresh database of the suite's PostgreSQL, with its own
  * dev signing key. `close()` stops it and drops the database.
  */
-export async function startTestAnnal(env: Record<string, string> = {}): Promise<TestAnnal> {
+export async function startTestAnnal(env: Record<string, string> = {}, options: import("../../src/annal.js").OpenOptions = {}): Promise<TestAnnal> {
   const db = await createTestDatabase();
   const home = await mkdtemp(join(tmpdir(), "annal-test-"));
   const config = loadConfig({ DATABASE_URL: db.url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ...env });
-  const core = await openAnnal(config, pino({ level: "silent" }));
+  const core = await openAnnal(config, pino({ level: "silent" }), options);
   return {
     ...core,
     config,
@@ -88,6 +88,7 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       ledger: wakeup === undefined ? annal.ledger : notifyingLedger(annal, wakeup),
       reader: annal.reader,
       proofs: annal.proofs,
+      redactor: annal.redactor,
       ready: annal.ready,
       projections: projections?.api,
       // ANNAL_TEST_LOG=debug shows the server's log when a test needs explaining.

@@ -24,6 +24,19 @@ export interface PoolOptions {
   applicationName?: string;
   /** Session settings applied at connection start (e.g. synchronous_commit). */
   settings?: Record<string, string>;
+  /**
+   * Longest wait for a connection: opening one, or waiting for a free one in a full pool.
+   * Default 10 s. A stopped server accepts TCP (the kernel does) and then never answers,
+   * so without this bound a checkout waits forever.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Longest wait for one statement's answer, measured by the client, so it holds when the
+   * server is frozen or the network drops packets (a server-side statement_timeout cannot).
+   * A statement past it fails with "Query read timeout" and its connection is discarded.
+   * Undefined: no bound (migrations).
+   */
+  statementTimeoutMs?: number | undefined;
 }
 
 /** A pg pool whose every connection runs as `role` (so the app cannot UPDATE or DELETE the log). */
@@ -32,7 +45,8 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? "annal",
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    ...(options.statementTimeoutMs === undefined ? {} : { query_timeout: options.statementTimeoutMs }),
     types: annalTypes,
     // The role is a startup parameter, not a later SET ROLE: if it does not exist or the
     // login may not assume it, the connection fails instead of silently keeping more rights.

@@ -16,6 +16,10 @@ export interface PostgresProofs {
   checkpointAt(treeSize: number): Promise<CheckpointView | undefined>;
   /** The Merkle root of the log's first `treeSize` events (any size up to the durable one, checkpointed or not). */
   rootAt(treeSize: number): Promise<Uint8Array>;
+  /** Up to `limit` durable checkpoints with tree size >= `fromTreeSize`, ascending. */
+  listCheckpoints(fromTreeSize: number, limit: number): Promise<CheckpointView[]>;
+  /** The stored hash of the event at `position`. */
+  eventHash(position: number): Promise<Uint8Array | undefined>;
   /** The log's durable size. */
   treeSize(): Promise<number>;
 }
@@ -72,6 +76,19 @@ export function createPostgresProofs(pool: pg.Pool): PostgresProofs {
       );
       const row = rows[0];
       return row && { treeSize: row.tree_size, rootHash: row.root_hash.toString("base64"), note: row.note };
+    },
+    async eventHash(position) {
+      const { rows } = await pool.query<{ hash: Buffer }>("SELECT hash FROM annal.events WHERE position = $1", [position]);
+      return rows[0] && new Uint8Array(rows[0].hash);
+    },
+    async listCheckpoints(fromTreeSize, limit) {
+      const { rows } = await pool.query<{ tree_size: number; root_hash: Buffer; note: string }>(
+        `SELECT tree_size, root_hash, note FROM annal.checkpoints
+         WHERE tree_size >= $1 AND tree_size <= (SELECT position FROM annal.durable_head WHERE id = 1)
+         ORDER BY tree_size LIMIT $2`,
+        [fromTreeSize, limit],
+      );
+      return rows.map((row) => ({ treeSize: row.tree_size, rootHash: row.root_hash.toString("base64"), note: row.note }));
     },
   };
 }

@@ -68,6 +68,7 @@ const cases: Case[] = [
   { name: "expectedVersion fractional", body: appendBody([event], { expectedVersion: 1.5 }), status: 400, code: "ERR_INVALID_INPUT", pointer: "/expectedVersion" },
   { name: "expectedVersion unknown word", body: appendBody([event], { expectedVersion: "latest" }), status: 400, code: "ERR_INVALID_INPUT", pointer: "/expectedVersion" },
   { name: "expectedVersion numeric string", body: appendBody([event], { expectedVersion: "3" }), status: 400, code: "ERR_INVALID_INPUT", pointer: "/expectedVersion" },
+  { name: "eventId repeated within the request", body: appendBody([{ ...event, eventId: "0190a5b2-3c4d-7e8f-9a0b-1c2d3e4f5a6b" }, { ...event, eventId: "0190a5b2-3c4d-7e8f-9a0b-1c2d3e4f5a6b" }]), status: 400, code: "ERR_INVALID_INPUT", pointer: "/events/1/eventId" },
   { name: "expectedVersion null", body: appendBody([event], { expectedVersion: null }), status: 400, code: "ERR_INVALID_INPUT", pointer: "/expectedVersion" },
   // Size.
   { name: "body over the limit", body: appendBody([{ type: "OrderPlaced", data: "x".repeat(MAX_BODY) }]), status: 413, code: "ERR_PAYLOAD_TOO_LARGE" },

@@ -46,9 +46,9 @@ export function unreachableReader(): { [K in keyof LedgerReader]: Mock<LedgerRea
   return { readStream: vi.fn(never), readAll: vi.fn(never), readEvent: vi.fn(never), latestCheckpoint: vi.fn(never), publicKeys: vi.fn(never) };
 }
 
-export function unreachableProofs(): { [K in keyof ProofReader]: Mock<ProofReader[K]> } {
+export function unreachableProofs(): { [K in keyof ProofReader]-?: Mock<NonNullable<ProofReader[K]>> } {
   const never = (): Promise<never> => Promise.reject(new Error("must not be reached"));
-  return { inclusionProof: vi.fn(never), consistencyProof: vi.fn(never), checkpointAt: vi.fn(never) };
+  return { inclusionProof: vi.fn(never), consistencyProof: vi.fn(never), checkpointAt: vi.fn(never), listCheckpoints: vi.fn(never), eventHash: vi.fn(never) };
 }
 
 /** An in-memory reader over `records` (all streams, in position order). */

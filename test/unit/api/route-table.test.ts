@@ -40,7 +40,7 @@ describe("route table", () => {
 
   it("keeps writes, ledger reads and admin behind non-public permissions", () => {
     const publicRoutes = routes.filter((route) => route.permission === "public").map((route) => `${route.method} ${route.path}`);
-    expect(publicRoutes.sort()).toEqual(["GET /docs", "GET /healthz", "GET /keys", "GET /openapi.json", "GET /readyz"]);
+    expect(publicRoutes.sort()).toEqual(["GET /docs", "GET /docs/assets/:file", "GET /healthz", "GET /keys", "GET /openapi.json", "GET /readyz"]);
     expect(routes.find((route) => route.path === "/admin/config")?.permission).toBe("admin:*");
   });
 

@@ -156,7 +156,6 @@ describe("createChainVerifier: valid chains", () => {
     const records = cloneRecords(b.records);
     delete records[0]!.data;
     delete records[0]!.dataSalt;
-    records[0]!.redacted = true;
     expect(verifyAll(records, b.checkpoint().note)).toEqual({ ok: true });
   });
 
@@ -237,13 +236,15 @@ describe("createChainVerifier: tampering is caught at the first affected positio
     expect(verifyAll(b.records, b.checkpoint().note)).toMatchObject({ ok: false, position: 1 });
   });
 
-  it("a replaced payload marked redacted is still caught (the flag is not hashed)", () => {
+  it("a replaced payload is caught, and a salt left behind by a redaction is refused", () => {
     const b = createChainBuilder(key);
     b.append({ streamId: "s", data: { amount: 10 } });
     const records = cloneRecords(b.records);
     records[0]!.data = { amount: 1_000_000 };
-    records[0]!.redacted = true;
     expect(verifyAll(records, b.checkpoint().note)).toMatchObject({ ok: false, position: 1 });
+    const halfRedacted = cloneRecords(b.records);
+    delete halfRedacted[0]!.data;
+    expect(verifyAll(halfRedacted, b.checkpoint().note)).toMatchObject({ ok: false, position: 1 });
   });
 
   it("is sticky: after a failure every push answers the same verdict", () => {
@@ -312,5 +313,29 @@ describe("createChainVerifier: checkpoints", () => {
     const other = createChainBuilder(createFixtureKey(new Uint8Array(32).fill(5), key.noteName));
     for (const r of b.records) other.append({ streamId: r.streamId, data: r.data! });
     expect(check(other.checkpoint().note)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) as unknown });
+  });
+});
+
+describe("createChainVerifier: checkpoints are believed only once signed", () => {
+  const b = createChainBuilder(key);
+  for (let i = 0; i < 3; i++) b.append({ streamId: "s" });
+  const note = b.checkpoint().note;
+
+  it("names a note whose size line was raised as a bad checkpoint at its own size, not as missing events", () => {
+    const raised = note.replace("\n3\n", "\n4\n");
+    expect(verifyAll(b.records, raised)).toMatchObject({ ok: false, position: 3, reason: expect.stringContaining("checkpoint at tree size 3") });
+  });
+
+  it("refuses a note signed by the trusted key under a name other than its origin", () => {
+    const otherName = createFixtureKey(key.seed, "annal.example/other-log");
+    const v = verifier();
+    for (const record of b.records) v.push(record);
+    expect(v.checkCheckpoint(note, { name: otherName.noteName, publicKey: otherName.publicKey })).toMatchObject({ ok: false, position: 3 });
+  });
+
+  it("accepts a raw key (no name) under the note's origin", () => {
+    const v = verifier();
+    for (const record of b.records) v.push(record);
+    expect(v.checkCheckpoint(note, { name: undefined, publicKey: key.publicKey })).toEqual({ ok: true });
   });
 });

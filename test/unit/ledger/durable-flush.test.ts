@@ -43,7 +43,7 @@ describe("durable flush", () => {
     expect(pool.calls).toEqual([10, 30]); // one write for the two that waited together
   });
 
-  it("given a failed flush, settles that round with a retriable ERR_UNAVAILABLE and keeps going", async () => {
+  it("given a failed flush, settles that round with a retriable ERR_OUTCOME_UNKNOWN (written, durability unknown) and keeps going", async () => {
     const pool = fakePool();
     const flusher = createDurableFlusher(pool as never);
     const settled: Array<[number, unknown]> = [];
@@ -51,7 +51,7 @@ describe("durable flush", () => {
     flusher.add({ position: 5, settle: (f) => settled.push([5, f]) });
     pool.releaseAll();
     await flusher.idle();
-    expect(settled[0]![1]).toMatchObject({ code: "ERR_UNAVAILABLE", retriable: true });
+    expect(settled[0]![1]).toMatchObject({ code: "ERR_OUTCOME_UNKNOWN", retriable: true });
     flusher.add({ position: 6, settle: (f) => settled.push([6, f]) });
     pool.releaseAll();
     await tick();

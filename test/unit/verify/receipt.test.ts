@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { inclusionProofOf, leafHash, decodeHash, fromBase64, toBase64 } from "../../../src/core/index.js";
 import { RECEIPT_FORMAT, verifyReceipt, type EventReceipt } from "../../../src/verify/index.js";
-import { createChainBuilder, createFixtureKey } from "../../support/chain-fixture.js";
+import { createChainBuilder, createFixtureKey, signNote } from "../../support/chain-fixture.js";
 
 // A receipt built in-test exactly as the server builds one: no database, no network.
 function buildReceipt(position = 3, size = 7): { receipt: EventReceipt; verifierKey: string; publicKey: string } {
@@ -123,11 +123,14 @@ describe("verifyReceipt (offline, no database or network)", () => {
     expect(verifyReceipt(receipt, { verifierKey: "not a key" }).ok).toBe(false);
   });
 
-  it("fails for a redacted-flag that disagrees with the payload, and accepts a real redaction", () => {
-    expect(verifyReceipt({ ...receipt, event: { ...receipt.event, redacted: true } }, { verifierKey }).ok).toBe(false);
+  it("accepts a real redaction (data and dataSalt both gone) and refuses a half one or a redaction flag", () => {
     const { data: _d, dataSalt: _s, ...redacted } = receipt.event;
-    expect(verifyReceipt({ ...receipt, event: redacted }, { verifierKey }).ok).toBe(false);
-    expect(verifyReceipt({ ...receipt, event: { ...redacted, redacted: true } }, { verifierKey })).toEqual({ ok: true });
+    expect(verifyReceipt({ ...receipt, event: redacted }, { verifierKey })).toEqual({ ok: true });
+    const { data: _d2, ...saltOnly } = receipt.event;
+    expect(verifyReceipt({ ...receipt, event: saltOnly }, { verifierKey }).ok).toBe(false);
+    // No member outside section 3 rides along, not even an honest-looking flag.
+    expect(verifyReceipt({ ...receipt, event: { ...redacted, redacted: true } }, { verifierKey }).ok).toBe(false);
+    expect(verifyReceipt({ ...receipt, event: { ...receipt.event, redacted: false } }, { verifierKey }).ok).toBe(false);
   });
 
   it("refuses non-JSON inputs without throwing", () => {
@@ -157,5 +160,32 @@ describe("verifyReceipt with a witness quorum", () => {
     expect(verifyReceipt(once, { verifierKey }, { witnesses: { keys: [keys[0]!, keys[0]!], quorum: 2 } }).ok).toBe(false);
     expect(verifyReceipt(receipt, { verifierKey }, { witnesses: { keys, quorum: 0 } }).ok).toBe(false);
     expect(verifyReceipt(receipt, { verifierKey }, { witnesses: { keys, quorum: Number.NaN } }).ok).toBe(false);
+  });
+});
+
+describe("verifyReceipt with a retired key (section 12)", () => {
+  // The event was signed by a key retired since; the checkpoint by the key now in force.
+  const { receipt } = buildReceipt(2, 4);
+  const retired = createFixtureKey();
+  const current = createFixtureKey(new Uint8Array(32).fill(7));
+  const body = receipt.checkpoint.note.slice(0, receipt.checkpoint.note.lastIndexOf("\n\n") + 1);
+  const resigned = { ...receipt, checkpoint: { ...receipt.checkpoint, note: signNote(current, body) }, publicKey: current.verifierKey };
+
+  it("verifies with the set of current and retired keys, whatever their order", () => {
+    expect(verifyReceipt(resigned, [{ verifierKey: retired.verifierKey }, { verifierKey: current.verifierKey }])).toEqual({ ok: true });
+    expect(verifyReceipt(resigned, [{ verifierKey: current.verifierKey }, { publicKey: retired.publicKey }])).toEqual({ ok: true });
+  });
+
+  it("fails when either key is missing from the trusted set", () => {
+    expect(verifyReceipt(resigned, [{ verifierKey: current.verifierKey }]).ok).toBe(false);
+    expect(verifyReceipt(resigned, { verifierKey: retired.verifierKey }).ok).toBe(false);
+    expect(verifyReceipt(resigned, []).ok).toBe(false);
+  });
+
+  it("compares the publicKey hint as key bytes: another spelling of a trusted key's text is still refused if it is not that key", () => {
+    const other = createFixtureKey(new Uint8Array(32).fill(9));
+    expect(verifyReceipt({ ...resigned, publicKey: other.verifierKey }, [{ verifierKey: retired.verifierKey }, { verifierKey: current.verifierKey }]).ok).toBe(false);
+    // The raw key of the current key as the trusted input: same bytes, so the hint matches.
+    expect(verifyReceipt(resigned, [{ verifierKey: retired.verifierKey }, { publicKey: toBase64(current.publicKey) }])).toEqual({ ok: true });
   });
 });
