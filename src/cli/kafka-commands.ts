@@ -68,8 +68,6 @@ export function registerKafkaCommands(program: Command): void {
       });
     });
 
-  registerKafkaProjections(program);
-
   const kafka = program.command("kafka").description("Kafka consumers' tools");
   kafka
     .command("verify")
@@ -137,66 +135,80 @@ export function registerKafkaCommands(program: Command): void {
     });
 }
 
-/** `annal projections run --from kafka`: the projections of projections/ in another database, fed from Kafka through the verifying consumer. */
-function registerKafkaProjections(program: Command): void {
-  // The projections command may already exist (the projector's own subcommands): add to it.
-  const projections = program.commands.find((c) => c.name() === "projections") ?? program.command("projections").description("projections (read models)");
-  projections
-    .command("run")
-    .description("run projections in another PostgreSQL, fed from a Kafka topic and verified on the way; prints each commitment")
-    .requiredOption("--from <source>", "where events come from: kafka")
-    .requiredOption("--database-url <url>", "the consumer's own PostgreSQL (migrated here if needed)")
-    .option("--brokers <list>", "bootstrap brokers (default $ANNAL_KAFKA_BROKERS)")
-    .option("--topic <topic>", "topic (default $ANNAL_KAFKA_TOPIC or annal.events)")
-    .option("--projection <name>", "only this projection; repeatable (default: all of the folder)", collect, [])
-    .option("--projections-dir <dir>", "folder of projection folders (default: the shipped projections/)")
-    .option("--public-key <key>", "trust this ledger key; repeatable", collect, [])
-    .option("--origin <origin>", "the log's origin (default $ANNAL_ORIGIN)")
-    .option("--witness-key <vkey>", "a witness cosigner verifier key; repeatable", collect, [])
-    .option("--quorum <n>", "cosignatures a checkpoint needs to count as witnessed")
-    .option("--url <url>", "the Annal API, to fill gaps (ANNAL_TOKEN for auth)")
-    .option("--until-caught-up", "stop at the end of the topic instead of following it")
-    .action(async (opts: { from: string; databaseUrl: string; brokers?: string; topic?: string; projection: string[]; projectionsDir?: string; publicKey: string[]; origin?: string; witnessKey: string[]; quorum?: string; url?: string; untilCaughtUp?: boolean }) => {
-      if (opts.from !== "kafka") throw new InvalidArgumentError("--from kafka is the only source this command replays from (the ledger feeds projections inside annal serve)");
-      const config = loadConfig();
-      const logger = pino({ level: config.logLevel, base: { service: "annal-projections" } });
-      const brokers = (opts.brokers?.split(",") ?? config.kafkaBrokers).map((b) => b.trim()).filter(Boolean);
-      if (brokers.length === 0) throw new InvalidArgumentError("--brokers or ANNAL_KAFKA_BROKERS is required");
-      const topic = opts.topic ?? config.kafkaTopic;
-      const trust = await trustFrom(opts, config.origin);
-      const { loadProjections, BUILT_IN_PROJECTIONS_DIR } = await import("../projector/loader.js");
-      const { createRowExpander } = await import("../projector/commitment.js");
-      const { runKafkaProjections } = await import("../relay/kafka-projections.js");
-      const { migrate } = await import("../store/postgres/migrate.js");
-      const loaded = await loadProjections(opts.projectionsDir ?? BUILT_IN_PROJECTIONS_DIR, opts.projection.length > 0 ? opts.projection : undefined);
-      const pool = createPool({ connectionString: opts.databaseUrl, max: loaded.length + 2, applicationName: "annal-kafka-projections" });
-      const port = createKafkajsPort({ brokers, clientId: "annal-kafka-projections", logger });
-      const signatures = createVerifyPool(availableParallelism());
-      const stopping = new AbortController();
-      process.once("SIGINT", () => stopping.abort());
-      process.once("SIGTERM", () => stopping.abort());
-      try {
-        await migrate(pool);
-        const results = await runKafkaProjections(
-          {
-            pool,
-            kafka: port,
-            expand: await createRowExpander(),
-            verifySignature: createNodeVerifier(),
-            verifySignatures: (checks) => signatures.firstFailure(checks),
-            logger,
-            ...(opts.url ? { backfill: createHttpBackfill(opts.url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...authHeaders() } }) }) } : {}),
-            onIncident: (projection, i) => logger.warn({ projection, kind: i.kind, position: i.position, partition: i.partition, offset: i.offset }, i.reason),
-          },
-          { topic, trust, projections: loaded, signal: stopping.signal, stopWhenCaughtUp: opts.untilCaughtUp ?? false },
-        );
-        for (const r of results) console.log(`${r.projection}: position ${r.position}, commitment ${r.commitment} (schema ${r.schema})`);
-      } finally {
-        await signatures.close();
-        await port.close();
-        await pool.end();
-      }
-    });
+/** What `annal projections run --from kafka` takes besides the names and --database-url (the consumer's own PostgreSQL). */
+export interface KafkaRunOptions {
+  databaseUrl?: string;
+  brokers?: string;
+  topic?: string;
+  projectionsDir?: string;
+  publicKey: string[];
+  origin?: string;
+  witnessKey: string[];
+  quorum?: string;
+  url?: string;
+  untilCaughtUp?: boolean;
+}
+
+/** Adds the options of `annal projections run --from kafka` to the projections `run` command. */
+export function withKafkaRunOptions(command: Command): Command {
+  return command
+    .option("--brokers <list>", "with --from kafka: bootstrap brokers (default $ANNAL_KAFKA_BROKERS)")
+    .option("--topic <topic>", "with --from kafka: topic (default $ANNAL_KAFKA_TOPIC or annal.events)")
+    .option("--projections-dir <dir>", "with --from kafka: folder of projection folders (default: the shipped projections/)")
+    .option("--public-key <key>", "with --from kafka: trust this ledger key; repeatable", collect, [])
+    .option("--origin <origin>", "with --from kafka: the log's origin (default $ANNAL_ORIGIN)")
+    .option("--witness-key <vkey>", "with --from kafka: a witness cosigner verifier key; repeatable", collect, [])
+    .option("--quorum <n>", "with --from kafka: cosignatures a checkpoint needs to count as witnessed")
+    .option("--url <url>", "with --from kafka: the Annal API, to fill gaps (ANNAL_TOKEN for auth)")
+    .option("--until-caught-up", "with --from kafka: stop at the end of the topic instead of following it");
+}
+
+/**
+ * `annal projections run --from kafka`: the projections of projections/ in another
+ * PostgreSQL (the consumer's own, migrated here), fed from a Kafka topic through the
+ * verifying consumer; prints each projection's commitment.
+ */
+export async function runProjectionsFromKafka(names: readonly string[], opts: KafkaRunOptions): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, base: { service: "annal-projections" } });
+  const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL;
+  if (!databaseUrl) throw new InvalidArgumentError("--database-url (the PostgreSQL the read models are built in) is required with --from kafka");
+  const brokers = (opts.brokers?.split(",") ?? config.kafkaBrokers).map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) throw new InvalidArgumentError("--brokers or ANNAL_KAFKA_BROKERS is required");
+  const topic = opts.topic ?? config.kafkaTopic;
+  const trust = await trustFrom(opts, config.origin);
+  const { loadProjections, BUILT_IN_PROJECTIONS_DIR } = await import("../projector/loader.js");
+  const { createRowExpander } = await import("../projector/commitment.js");
+  const { runKafkaProjections } = await import("../relay/kafka-projections.js");
+  const { migrate } = await import("../store/postgres/migrate.js");
+  const loaded = await loadProjections(opts.projectionsDir ?? BUILT_IN_PROJECTIONS_DIR, names.length > 0 ? names : undefined);
+  const pool = createPool({ connectionString: databaseUrl, max: loaded.length + 2, applicationName: "annal-kafka-projections" });
+  const port = createKafkajsPort({ brokers, clientId: "annal-kafka-projections", logger });
+  const signatures = createVerifyPool(availableParallelism());
+  const stopping = new AbortController();
+  process.once("SIGINT", () => stopping.abort());
+  process.once("SIGTERM", () => stopping.abort());
+  try {
+    await migrate(pool);
+    const results = await runKafkaProjections(
+      {
+        pool,
+        kafka: port,
+        expand: await createRowExpander(),
+        verifySignature: createNodeVerifier(),
+        verifySignatures: (checks) => signatures.firstFailure(checks),
+        logger,
+        ...(opts.url ? { backfill: createHttpBackfill(opts.url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...authHeaders() } }) }) } : {}),
+        onIncident: (projection, i) => logger.warn({ projection, kind: i.kind, position: i.position, partition: i.partition, offset: i.offset }, i.reason),
+      },
+      { topic, trust, projections: loaded, signal: stopping.signal, stopWhenCaughtUp: opts.untilCaughtUp ?? false },
+    );
+    for (const r of results) console.log(`${r.projection}: position ${r.position}, commitment ${r.commitment} (schema ${r.schema})`);
+  } finally {
+    await signatures.close();
+    await port.close();
+    await pool.end();
+  }
 }
 
 async function trustFrom(opts: { publicKey: string[]; origin?: string; witnessKey: string[]; quorum?: string; url?: string }, defaultOrigin: string): Promise<KafkaTrust> {
