@@ -73,6 +73,14 @@ export interface AnnalConfig {
   archiveSegmentEvents: number;
   /** ANNAL_ARCHIVE_SEGMENT_AGE_SECONDS: seal once the oldest unsealed event is this old. */
   archiveSegmentAgeSeconds: number;
+  /** Kafka bootstrap brokers (ANNAL_KAFKA_BROKERS, comma list); empty: the relay is off in `annal serve`. */
+  kafkaBrokers: string[];
+  /** The relay's topic (ANNAL_KAFKA_TOPIC, default annal.events). */
+  kafkaTopic: string;
+  /** Partitions of the topic when the relay creates it (ANNAL_KAFKA_PARTITIONS). */
+  kafkaPartitions: number;
+  /** Least time between control records (ANNAL_KAFKA_CONTROL_INTERVAL_MS). */
+  kafkaControlIntervalMs: number;
 }
 
 /** The embedded development identity provider runs when auth is on and no issuer is configured. */
@@ -144,6 +152,10 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     archiveRetentionDays: integer(env, "ANNAL_ARCHIVE_RETENTION_DAYS", 2557, 1, 36_500),
     archiveSegmentEvents: integer(env, "ANNAL_ARCHIVE_SEGMENT_EVENTS", 100_000, 1, 10_000_000),
     archiveSegmentAgeSeconds: integer(env, "ANNAL_ARCHIVE_SEGMENT_AGE_SECONDS", 3600, 1, 31_536_000),
+    kafkaBrokers: (env.ANNAL_KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter((b) => b !== ""),
+    kafkaTopic: kafkaTopic(env.ANNAL_KAFKA_TOPIC),
+    kafkaPartitions: integer(env, "ANNAL_KAFKA_PARTITIONS", 12, 1, 10_000),
+    kafkaControlIntervalMs: integer(env, "ANNAL_KAFKA_CONTROL_INTERVAL_MS", 10_000, 100, 3_600_000),
     ...timeouts(env),
   };
 }
@@ -290,6 +302,13 @@ function maskUrl(text: string): string {
   } catch {
     return "****";
   }
+}
+
+function kafkaTopic(raw: string | undefined): string {
+  if (raw === undefined || raw === "") return "annal.events";
+  // Kafka's own rule, lowercase only: the relay's follower name is derived from the topic.
+  if (!/^[a-z0-9._-]{1,114}$/.test(raw)) throw new LedgerError("ERR_CONFIG", `ANNAL_KAFKA_TOPIC must be 1 to 114 of [a-z0-9._-], got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 function commitMode(raw: string | undefined): "sync" | "flush" {

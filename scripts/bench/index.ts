@@ -168,8 +168,8 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive picks sections (all by default).
-    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive").split(","));
+    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive,kafka").split(","));
     if (only.has("edge")) {
       const { benchEdge } = await import("./edge-bench.js");
       for (const r of await benchEdge()) console.log(`${r.name.padEnd(62)} ${r.perSecond.toFixed(0).padStart(6)} req/s  ${r.microsPerRequest.toFixed(1)} µs wall  ${r.cpuMicrosPerRequest.toFixed(1)} µs CPU per request (in process, no database)`);
@@ -200,6 +200,10 @@ async function main() {
     if (only.has("archive")) {
       const { benchArchive } = await import("./archive-bench.js");
       await benchArchive(await createDatabase(adminUrl, "bench_archive"), join(dir, "archive", "home"));
+    }
+    if (only.has("kafka")) {
+      const { benchKafka } = await import("./kafka-bench.js");
+      await benchKafka(await createDatabase(adminUrl, "bench_kafka"), join(dir, "kafka"), report, SCALE);
     }
   } finally {
     await embedded?.stop();

@@ -50,6 +50,12 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   // Not ERR_UNAVAILABLE: that one promises nothing happened; this one says "maybe", so
   // the client must retry with the same Idempotency-Key (which resolves it exactly once).
   ERR_OUTCOME_UNKNOWN: { status: 503, slug: "outcome-unknown", title: "Outcome unknown; retry with the same Idempotency-Key" },
+  // Kafka relay and consumer errors never come from an HTTP request; an internal error if one did.
+  ERR_KAFKA_UNAVAILABLE: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_TOPIC: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_GAP: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_FORK: { status: 500, slug: "internal", title: "Internal error" },
+  ERR_KAFKA_TAMPER: { status: 500, slug: "internal", title: "Internal error" },
 };
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";

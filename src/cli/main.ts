@@ -7,6 +7,7 @@ import { createPool } from "../store/postgres/pool.js";
 import { registerArchiveCommands, runBundleVerify } from "./archive-commands.js";
 import { registerAuditCommands, runAuditVerify } from "./audit-commands.js";
 import { registerProjectionCommands } from "./projection-commands.js";
+import { registerKafkaCommands } from "./kafka-commands.js";
 import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
 import { exampleUsage, serve } from "./serve.js";
 import { verifyLog } from "./verify.js";
@@ -102,6 +103,7 @@ program
 registerAuditCommands(program);
 registerProjectionCommands(program);
 registerArchiveCommands(program);
+registerKafkaCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isLedgerError(error)) console.error(`annal: ${error.code}: ${error.message}`);

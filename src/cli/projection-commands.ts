@@ -1,4 +1,5 @@
 import cliProgress from "cli-progress";
+import { runProjectionsFromKafka, withKafkaRunOptions, type KafkaRunOptions } from "./kafka-commands.js";
 import { Command, InvalidArgumentError } from "commander";
 import { pino } from "pino";
 import { openAnnal } from "../annal.js";
@@ -116,12 +117,18 @@ export function registerProjectionCommands(program: Command): void {
       console.log(`${name} build ${result.build}: position ${opts.position} will not be applied; recorded in the log at position ${result.ledgerPosition}`);
     });
 
-  projections
-    .command("run")
-    .argument("[names...]", "projections to run (default all)")
-    .option("--database-url <url>", "the ledger's PostgreSQL (default $DATABASE_URL)")
+  // --from kafka (issue 9): the same projections in another database, fed from Kafka (src/cli/kafka-commands.ts).
+  withKafkaRunOptions(
+    projections
+      .command("run")
+      .argument("[names...]", "projections to run (default all)")
+      .option("--database-url <url>", "the ledger's PostgreSQL (default $DATABASE_URL); with --from kafka, the database the read models are built in")
+      .option("--from <source>", "ledger (default) or kafka: replay from a Kafka topic, verifying every event (docs/kafka.md)", "ledger"),
+  )
     .description("run projections without the HTTP server, until interrupted")
-    .action(async (names: string[], opts: { databaseUrl?: string }) => {
+    .action(async (names: string[], opts: { databaseUrl?: string; from: string } & KafkaRunOptions) => {
+      if (opts.from === "kafka") return runProjectionsFromKafka(names, opts);
+      if (opts.from !== "ledger") throw new InvalidArgumentError("--from must be ledger or kafka");
       const url = databaseUrl(opts);
       await withLocalProjector(url, names.length > 0 ? names : undefined, async () => {
         console.error("projections running; Ctrl-C to stop");

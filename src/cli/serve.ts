@@ -13,6 +13,7 @@ import { startProjectionService, type ProjectionService } from "../projector/ser
 import { openAccess } from "./access.js";
 import { createCoreSealer } from "./archive-commands.js";
 import type { SealerService } from "../archive/sealer.js";
+import { createRelayService, type RelayService } from "../relay/index.js";
 
 export interface RunningAnnal {
   url: string;
@@ -45,6 +46,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   let notifier: ReturnType<typeof createLogNotifier> | undefined;
   let projections: ProjectionService | undefined;
   let sealer: SealerService | undefined;
+  let relay: RelayService | undefined;
   const core = await openAnnal(config, logger, {
     // Bound once the projector runs: inline projections apply in each append transaction.
     inline: { active: () => projections?.projector.inline.active() ?? false, apply: (tx, events) => projections!.projector.inline.apply(tx, events) },
@@ -62,6 +64,15 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
   try {
     logWakeup = createListeningWakeup(core.connect, (error) => logger.warn({ err: error }, "LISTEN connection lost; followers poll until it is back"));
     notifier = createLogNotifier(core.pool);
+    // --- Kafka relay (issue 9): on when ANNAL_KAFKA_BROKERS is set.
+    if (config.kafkaBrokers.length > 0) {
+      relay = createRelayService(
+        { pool: core.pool, connect: core.connect, wakeup: logWakeup, logger, metrics },
+        { brokers: config.kafkaBrokers, topic: config.kafkaTopic, origin: config.origin, partitions: config.kafkaPartitions, controlIntervalMs: config.kafkaControlIntervalMs },
+      );
+      relay.start();
+    }
+    // --- end Kafka relay
     const cosignatures = createPostgresCosignatures(core.pool);
     const { reader, proofs } = withCosignatures(core.reader, core.proofs, cosignatures);
     submitter = createWitnessSubmitter({ latestCheckpoint: () => core.reader.latestCheckpoint(), consistencyProof: (a, b) => core.proofs.consistencyProof(a, b), store: cosignatures, witnesses, logger: logger.child({ component: "witnesses" }) });
@@ -94,6 +105,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
         await projections?.stop();
         await submitter?.close();
         await sealer?.stop();
+        await relay?.stop();
         await logWakeup?.close();
         await notifier?.idle();
         await core.close();
@@ -101,6 +113,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     };
   } catch (error) {
     await projections?.stop();
+    await relay?.stop().catch(() => undefined);
     await logWakeup?.close();
     await sealer?.stop();
     await core.close();

@@ -31,7 +31,13 @@ export type LedgerErrorCode =
   | "ERR_MIGRATION_CHANGED"
   | "ERR_CONFIG"
   | "ERR_ARCHIVE"
-  | "ERR_INTERNAL";
+  | "ERR_INTERNAL"
+  // The Kafka relay and the consumer helper (src/relay).
+  | "ERR_KAFKA_UNAVAILABLE"
+  | "ERR_KAFKA_TOPIC"
+  | "ERR_KAFKA_GAP"
+  | "ERR_KAFKA_FORK"
+  | "ERR_KAFKA_TAMPER";
 
 /**
  * The one error base of Annal (as jose's JOSEError): a stable `code`, a message for

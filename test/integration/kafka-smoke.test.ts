@@ -1,5 +1,6 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRetriableKafkaError, withKafkaRetry } from "../../src/relay/index.js";
 import { kafkaBrokers, randomName } from "../support/services.js";
 
 const MESSAGES = 10_000;
@@ -16,8 +17,8 @@ describe("kafka smoke", () => {
   beforeAll(async () => {
     kafka = new Kafka({ clientId: "annal-smoke", brokers: kafkaBrokers(), logLevel: logLevel.ERROR, retry: { retries: 3 } });
     admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+    await withKafkaRetry(() => admin.connect());
+    await withKafkaRetry(() => admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true }));
   });
 
   afterAll(async () => {
@@ -32,7 +33,7 @@ describe("kafka smoke", () => {
     expect(metadata.topics[0]!.partitions).toHaveLength(3);
 
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    await withKafkaRetry(() => producer.connect());
     const sent = new Map<string, number>();
     for (let batch = 0; batch < MESSAGES / 1_000; batch++) {
       const messages = Array.from({ length: 1_000 }, (_, i) => {
@@ -41,21 +42,34 @@ describe("kafka smoke", () => {
         sent.set(key, seq + 1);
         return { key, value: String(seq) };
       });
-      const acks = await producer.send({ topic, acks: -1, messages });
+      const acks = await withKafkaRetry(() => producer.send({ topic, acks: -1, messages }));
       expect(acks.every((ack) => ack.errorCode === 0)).toBe(true);
     }
 
-    consumer = kafka.consumer({ groupId: randomName("smoke-group") });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    // A fresh broker answers the first group join with COORDINATOR_LOAD_IN_PROGRESS (a
+    // retriable error) while it loads __consumer_offsets: kafkajs retries the join with
+    // `retry`, and a crash it gives up on restarts the consumer (restartOnFailure), at
+    // most a bounded number of times for a retriable error.
+    let restarts = 0;
+    consumer = kafka.consumer({
+      groupId: randomName("smoke-group"),
+      retry: {
+        retries: 8,
+        restartOnFailure: (error) => Promise.resolve(isRetriableKafkaError(error) && ++restarts <= 5),
+      },
+    });
+    await withKafkaRetry(() => consumer.connect());
+    await withKafkaRetry(() => consumer.subscribe({ topic, fromBeginning: true }));
     const seen = new Map<string, number[]>();
     const partitionOfKey = new Map<string, number>();
     const crossed: string[] = [];
     let received = 0;
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`consumer read ${received} of ${MESSAGES} messages in 45 s`)), 45_000);
-      // A consumer that gives up (broker gone) crashes; fail with its reason, not the timeout.
+      // A consumer that gives up (broker gone, or a retriable error past its bound)
+      // crashes without a restart; fail with its reason, not the timeout.
       consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
         clearTimeout(timer);
         reject(payload.error);
       });
