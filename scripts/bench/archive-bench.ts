@@ -27,8 +27,8 @@ import { loadConfig } from "../../src/config.js";
 import { toBase64 } from "../../src/core/index.js";
 import { createClient } from "../../src/store/postgres/pool.js";
 import { parseTrustedKey, type TrustedKey } from "../../src/verify/index.js";
+import { fillLog } from "./fill-log.js";
 
-const payload = (i: number) => ({ orderId: `o-${i}`, amount: 4200 + (i % 100), currency: "EUR", lines: [{ sku: "abc", qty: 2 }] });
 
 async function openStore(dir: string): Promise<{ store: ObjectStore; label: string }> {
   const endpoint = process.env.S3_ENDPOINT;
@@ -50,17 +50,7 @@ export async function benchArchive(databaseUrl: string, home: string, log: (line
   const annal = await openAnnal(config, pino({ level: "silent" }));
   const { store, label } = await openStore(await mkdtemp(join(home, "..", "archive-")));
   try {
-    const filling = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, w) => {
-        for (let i = next++; i * 100 < target; i = next++) {
-          await annal.ledger.append({ streamId: `v-${w}-${i % 50}`, events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(i * 100 + j) })) });
-          if (i % 1000 === 0) process.stderr.write(`\rfilling the log for the archive: ${i * 100} / ${target} events`);
-        }
-      }),
-    );
-    process.stderr.write(`\rfilled ${target} events in ${((performance.now() - filling) / 1000).toFixed(0)} s${" ".repeat(20)}\n`);
+    await fillLog(annal, { events: target, streamId: (w, i) => `v-${w}-${i % 50}`, label: "the archive" });
 
     const sealer = createSealerService(
       {

@@ -14,6 +14,7 @@ import { openAnnal } from "../../src/annal.js";
 import { loadConfig } from "../../src/config.js";
 import { startEmbeddedPostgres } from "../../src/store/postgres/embedded.js";
 import { startServerProcess } from "../../test/support/processes.js";
+import { fillLog, payload } from "./fill-log.js";
 import { formatRow, runClosedLoop, type LoadResult } from "./stats.js";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "1");
@@ -34,7 +35,6 @@ async function createDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
-const payload = (i: number) => ({ orderId: `o-${i}`, amount: 4200 + (i % 100), currency: "EUR", lines: [{ sku: "abc", qty: 2 }] });
 
 async function benchLedger(adminUrl: string, home: string) {
   const url = await createDatabase(adminUrl, "bench_annal_lib");
@@ -139,15 +139,7 @@ async function benchVerify(adminUrl: string, home: string) {
   const annal = await openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off" }), pino({ level: "silent" }));
   const started = performance.now();
   try {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, w) => {
-        for (let i = next++; i * 100 < target; i = next++) {
-          await annal.ledger.append({ streamId: `v-${w}-${i % 50}`, events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(i * 100 + j) })) });
-          if (i % 1000 === 0) process.stderr.write(`\rfilling the log for verification: ${i * 100} / ${target} events`);
-        }
-      }),
-    );
+    await fillLog(annal, { events: target, streamId: (w, i) => `v-${w}-${i % 50}`, label: "verification" });
   } finally {
     await annal.close();
   }

@@ -10,9 +10,9 @@ import { createVerifyPool } from "../../src/cli/verify-pool.js";
 import { createVerifyingConsumer, type SignatureCheck } from "../../src/relay/consumer/index.js";
 import { createKafkajsPort, createRelayService } from "../../src/relay/index.js";
 import { resolveTrustedKey, type TrustedKey } from "../../src/verify/index.js";
+import { fillLog, payload } from "./fill-log.js";
 import { percentile, runClosedLoop, type LoadResult } from "./stats.js";
 
-const payload = (i: number) => ({ orderId: `o-${i}`, amount: 4200 + (i % 100), currency: "EUR", lines: [{ sku: "abc", qty: 2 }] });
 
 export async function benchKafka(databaseUrl: string, home: string, report: (r: LoadResult) => void, scale: number): Promise<void> {
   const brokers = (process.env.KAFKA_BROKERS ?? "").split(",").filter(Boolean);
@@ -27,17 +27,7 @@ export async function benchKafka(databaseUrl: string, home: string, report: (r: 
   const connect = annal.connect;
   try {
     // 1. Fill the log (100-event appends), then time the relay from an empty topic to the head.
-    const filled = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, w) => {
-        for (let i = next++; i * 100 < target; i = next++) {
-          await annal.ledger.append({ streamId: `k-${w}-${i % 500}`, events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(i * 100 + j) })) });
-          if (i % 500 === 0) process.stderr.write(`\rfilling the log for the relay: ${i * 100} / ${target} events`);
-        }
-      }),
-    );
-    process.stderr.write(`\rfilled ${target} events in ${((performance.now() - filled) / 1000).toFixed(0)} s${" ".repeat(20)}\n`);
+    await fillLog(annal, { events: target, streamId: (w, i) => `k-${w}-${i % 500}`, label: "the relay" });
     const relay = createRelayService({ pool: annal.pool, connect }, { brokers, topic, origin: annal.signer.noteName, partitions: 12, batchSize: 5000, pollIntervalMs: 20 });
     const started = performance.now();
     relay.start();

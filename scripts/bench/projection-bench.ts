@@ -8,28 +8,14 @@ import { createListeningWakeup } from "../../src/follower/index.js";
 import { createRowExpander } from "../../src/projector/commitment.js";
 import { BUILT_IN_PROJECTIONS_DIR, loadProjections } from "../../src/projector/loader.js";
 import { createProjector } from "../../src/projector/projector.js";
+import { fillLog, payload } from "./fill-log.js";
 import { percentile, runClosedLoop } from "./stats.js";
 
-const payload = (i: number) => ({ orderId: `o-${i}`, amount: 4200 + (i % 100), currency: "EUR", lines: [{ sku: "abc", qty: 2 }] });
 
 async function open(url: string, home: string, options: OpenOptions = {}): Promise<AnnalCore> {
   return openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off" }), pino({ level: "silent" }), options);
 }
 
-/** 100-event appends from 8 writers over `streams` streams until the log holds `target` events. */
-export async function fillLog(core: AnnalCore, target: number, streams: number, label: string): Promise<void> {
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i * 100 < target; i = next++) {
-        await core.ledger.append({ streamId: `p-${i % streams}`, events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(i * 100 + j) })) });
-        if (i % 1000 === 0) process.stderr.write(`\rfilling the log for ${label}: ${i * 100} / ${target} events`);
-      }
-    }),
-  );
-  process.stderr.write(`\rfilled ${target} events in ${((performance.now() - started) / 1000).toFixed(0)} s${" ".repeat(30)}\n`);
-}
 
 async function startStreams(core: AnnalCore, batchSize: number, onProgress?: (position: number, events: number) => void, mode: "async" | "inline" = "async") {
   const wakeup = createListeningWakeup(core.connect);
@@ -47,7 +33,7 @@ export async function benchProjections(opts: { catchUpUrl: string; lagUrl: strin
   // Catch-up: the projection starts from position 1 over a log that is already there.
   const filled = await open(opts.catchUpUrl, `${opts.home}-catchup`);
   try {
-    await fillLog(filled, opts.events, opts.streams, "projection catch-up");
+    await fillLog(filled, { events: opts.events, streamId: (_w, i) => `p-${i % opts.streams}`, label: "projection catch-up" });
     const started = performance.now();
     const running = await startStreams(filled, batchSize, (position) => {
       if (position % 100_000 < batchSize) process.stderr.write(`\rstreams projection catching up: ${position} / ${opts.events}`);

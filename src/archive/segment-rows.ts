@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { LedgerError } from "../core/index.js";
+import { inTransaction } from "../store/postgres/transaction.js";
 
 export type SegmentState = "planned" | "built" | "uploaded" | "verified" | "sealed" | "conflict";
 
@@ -85,25 +86,13 @@ export async function lastSegment(db: Db): Promise<SegmentRow | undefined> {
  * owner gets ERR_FENCED instead of writing.
  */
 export async function fenced<T>(pool: pg.Pool, follower: string, epoch: number, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const tx = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await tx.query("BEGIN");
+  return inTransaction(pool, async (tx) => {
     const { rows } = await tx.query<{ epoch: string }>("SELECT epoch FROM annal.followers WHERE name = $1 FOR SHARE", [follower]);
     if (rows[0] === undefined || Number(rows[0].epoch) !== epoch) {
       throw new LedgerError("ERR_FENCED", `sealer ${follower}: epoch ${epoch} is no longer the owner's`);
     }
-    const result = await work(tx);
-    await tx.query("COMMIT");
-    return result;
-  } catch (error) {
-    await tx.query("ROLLBACK").catch((e: unknown) => {
-      broken = e instanceof Error ? e : new Error(String(e));
-    });
-    throw error;
-  } finally {
-    tx.release(broken);
-  }
+    return work(tx);
+  });
 }
 
 /** Moves a segment from one state to the next, setting `fields`; throws if it was not in `from` (another writer moved it). */

@@ -43,21 +43,7 @@ export interface EncodedEventRow extends Omit<EventRow, "data_hash" | "prev_hash
 
 /** A row read with ENCODED_EVENT_COLUMNS (or ENCODED_HEADER_COLUMNS with `payload` false: no data). */
 export function recordFromEncodedRow(row: EncodedEventRow, payload = true): EventRecord {
-  const record: EventRecord = {
-    position: row.position,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    eventId: row.event_id,
-    type: row.type,
-    recordedAt: row.recorded_at,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-    dataHash: row.data_hash,
-    prevHash: row.prev_hash,
-    streamPrevHash: row.stream_prev_hash,
-    keyId: row.key_id,
-    hash: row.hash,
-    signature: row.signature,
-  };
+  const record = headerRecord(row, JSON.parse(row.metadata) as JsonObject, (text) => text);
   // A redacted event has neither data nor dataSalt (docs/verification.md §3).
   if (payload && row.data !== null && row.salt !== null) {
     record.data = JSON.parse(row.data) as JsonValue;
@@ -70,6 +56,15 @@ export const EVENTS_FROM = "annal.events e LEFT JOIN annal.payloads p ON p.posit
 
 /** The hashed header fields, hash and signature of a row (metadata left to the caller). */
 function baseRecord(row: EventRow, metadata: JsonObject): EventRecord {
+  return headerRecord(row, metadata, (bytes) => bytes.toString("base64"));
+}
+
+/** The header fields, hash and signature of a row whose binary columns `encode` turns into base64. */
+function headerRecord<B>(
+  row: Omit<EventRow, "data_hash" | "prev_hash" | "stream_prev_hash" | "hash" | "signature" | "salt"> & Record<"data_hash" | "prev_hash" | "stream_prev_hash" | "hash" | "signature", B>,
+  metadata: JsonObject,
+  encode: (value: B) => string,
+): EventRecord {
   return {
     position: row.position,
     streamId: row.stream_id,
@@ -78,12 +73,12 @@ function baseRecord(row: EventRow, metadata: JsonObject): EventRecord {
     type: row.type,
     recordedAt: row.recorded_at,
     metadata,
-    dataHash: row.data_hash.toString("base64"),
-    prevHash: row.prev_hash.toString("base64"),
-    streamPrevHash: row.stream_prev_hash.toString("base64"),
+    dataHash: encode(row.data_hash),
+    prevHash: encode(row.prev_hash),
+    streamPrevHash: encode(row.stream_prev_hash),
     keyId: row.key_id,
-    hash: row.hash.toString("base64"),
-    signature: row.signature.toString("base64"),
+    hash: encode(row.hash),
+    signature: encode(row.signature),
   };
 }
 
