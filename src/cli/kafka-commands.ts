@@ -13,6 +13,7 @@ import { parseCosignerVerifierKey, parseTrustedKey, type CosignerKey, type Trust
 import { authHeaders, createJsonClient } from "./http-client.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool } from "./verify-pool.js";
+import { stopOnSignals } from "./shutdown.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -40,25 +41,11 @@ export function registerKafkaCommands(program: Command): void {
       );
       relay.start();
       logger.info({ topic: config.kafkaTopic, brokers: config.kafkaBrokers }, "relay started");
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, "relay stopping");
-        void (async () => {
-          await relay.stop();
-          await wakeup.close();
-          await pool.end();
-        })().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, "relay shutdown failed");
-            process.exit(1);
-          },
-        );
-      };
-      process.on("SIGINT", () => stop("SIGINT"));
-      process.on("SIGTERM", () => stop("SIGTERM"));
+      const stop = stopOnSignals(logger, "relay stopping", async () => {
+        await relay.stop();
+        await wakeup.close();
+        await pool.end();
+      });
       void relay.follower?.done.then(() => {
         if (relay.follower?.state === "failed") {
           logger.error({ code: relay.follower.error?.code, position: relay.follower.error?.details?.["position"] }, "relay stopped on an error");

@@ -11,6 +11,7 @@ import { registerKafkaCommands } from "./kafka-commands.js";
 import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
 import { exampleUsage, serve } from "./serve.js";
 import { verifyLog } from "./verify.js";
+import { stopOnSignals } from "./shutdown.js";
 
 const program = new Command("annal").description("Annal: an append-only, hash-chained, signed event ledger").showHelpAfterError();
 
@@ -22,21 +23,7 @@ program
     const logger = pino({ level: config.logLevel, base: { service: "annal" } });
     const running = await serve(config, logger);
     process.stderr.write(exampleUsage(running.url, running.devClients));
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, "shutting down: draining appends");
-      running.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-    };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
+    stopOnSignals(logger, "shutting down: draining appends", () => running.close());
   });
 
 program

@@ -57,7 +57,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       submitter?.notify();
       if (events > 0) {
         logWakeup?.wake();
-        notifier?.notify(0);
+        notifier?.notify();
       }
     },
   });

@@ -1,6 +1,6 @@
 import type pg from "pg";
 
-/** The channel the ledger notifies after each durable batch (payload: the durable position). */
+/** The channel the ledger notifies after each durable batch. */
 export const LOG_CHANNEL = "annal_log";
 
 /**
@@ -89,28 +89,28 @@ export function createListeningWakeup(connect: () => pg.Client, onError: (error:
 
 /**
  * Tells followers in other processes that the log grew. Coalesced: while one NOTIFY is in
- * flight, further calls make one more, not one each (the payload is only a hint).
+ * flight, any number of further calls make one more, not one each. No payload: listeners
+ * only wake and read from their own cursor.
  */
-export function createLogNotifier(pool: Pick<pg.Pool, "query">): { notify(position: number): void; idle(): Promise<void> } {
+export function createLogNotifier(pool: Pick<pg.Pool, "query">): { notify(): void; idle(): Promise<void> } {
   let inFlight: Promise<void> | undefined;
-  let pending: number | undefined;
-  function send(position: number): void {
+  let pending = false;
+  function send(): void {
     inFlight = pool
-      .query("SELECT pg_notify($1, $2)", [LOG_CHANNEL, String(position)])
+      .query(`NOTIFY ${LOG_CHANNEL}`)
       .then(() => undefined, () => undefined)
       .finally(() => {
         inFlight = undefined;
-        if (pending !== undefined) {
-          const next = pending;
-          pending = undefined;
-          send(next);
+        if (pending) {
+          pending = false;
+          send();
         }
       });
   }
   return {
-    notify(position) {
-      if (inFlight) pending = Math.max(pending ?? 0, position);
-      else send(position);
+    notify() {
+      if (inFlight) pending = true;
+      else send();
     },
     async idle() {
       while (inFlight) await inFlight;

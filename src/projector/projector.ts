@@ -52,7 +52,7 @@ export interface Projector {
   resume(name: string): Promise<void>;
   rebuild(name: string, actor: string): Promise<BuildRow>;
   skip(name: string, request: { position: number; reason: string; actor: string; build?: number }): Promise<{ build: number; ledgerPosition: number }>;
-  /** Runs until the build is active (cut over) or failed; for the CLI. */
+  /** The follower of a build, when this instance runs it (standby or active). */
   runningFollower(projection: string, build: number): Follower | undefined;
 }
 

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readFollowerStatus, startFollower, type FollowerBatch, type FollowerHandler } from "../../src/follower/index.js";
+import { createListeningWakeup, createLogNotifier, readFollowerStatus, startFollower, type FollowerBatch, type FollowerHandler } from "../../src/follower/index.js";
 import { startTestAnnal, type TestAnnal } from "../support/annal.js";
 import { asTamperer, eventually, leaseConnector } from "../support/followers.js";
 
@@ -157,5 +157,23 @@ describe("the log follower", () => {
     const [stopped] = await readFollowerStatus(annal.pool, ["test:beat"], 2);
     expect(stopped).toMatchObject({ status: "stopped", healthy: false, lagEvents: 2 });
     expect(stopped!.lagSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it("wakes a listener in another session on NOTIFY, coalescing calls made while one is in flight", async () => {
+    const wakeup = createListeningWakeup(leaseConnector(annal));
+    try {
+      // Listening starts asynchronously; its first wake-up says it is connected.
+      await wakeup.wait(30_000);
+      const woken = wakeup.wait(60_000).then(() => "woken");
+      const notifier = createLogNotifier(annal.pool);
+      notifier.notify();
+      notifier.notify();
+      notifier.notify();
+      await notifier.idle();
+      // Without the NOTIFY this would wait out its 60 s and fail the test on its timeout.
+      expect(await woken).toBe("woken");
+    } finally {
+      await wakeup.close();
+    }
   });
 });
