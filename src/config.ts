@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isValidKeyName, LedgerError } from "./core/index.js";
 import { parseWitnessesConfig, type WitnessEndpoint } from "./witness/config.js";
+import { isSecretUri, SECRET_SCHEMES } from "./secrets/open-secret.js";
 
 export interface AnnalConfig {
   env: "development" | "production";
@@ -81,6 +82,27 @@ export interface AnnalConfig {
   kafkaPartitions: number;
   /** Least time between control records (ANNAL_KAFKA_CONTROL_INTERVAL_MS). */
   kafkaControlIntervalMs: number;
+  /** Credentials (issue 11): where each comes from, as a secret URI (src/secrets); never a value. */
+  secrets: SecretSources;
+  /** Kafka SASL (ANNAL_KAFKA_SASL_MECHANISM, ANNAL_KAFKA_SASL_USERNAME); the password is secrets.kafkaSaslPassword. */
+  kafkaSasl: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string } | undefined;
+}
+
+/**
+ * Where each credential comes from: a secret URI (`env:NAME`, `file:/path`,
+ * `vault-kv:mount/path?field=key`), re-read on rotation (docs/operations.md, "Secrets and
+ * credentials"). Undefined: the credential is not configured this way.
+ */
+export interface SecretSources {
+  /** ANNAL_DB_PASSWORD: the database login's password; DATABASE_URL then carries none. */
+  databasePassword: string | undefined;
+  /** ANNAL_S3_ACCESS_KEY and ANNAL_S3_SECRET_KEY: the archive's S3 keys (else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, static). */
+  s3AccessKey: string | undefined;
+  s3SecretKey: string | undefined;
+  /** ANNAL_KAFKA_SASL_PASSWORD: the relay's Kafka SASL password. */
+  kafkaSaslPassword: string | undefined;
+  /** ANNAL_SECRET_REFRESH_MS (default 1000): how often providers are asked for a rotated value. */
+  refreshMs: number;
 }
 
 /** The embedded development identity provider runs when auth is on and no issuer is configured. */
@@ -157,7 +179,46 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     kafkaPartitions: integer(env, "ANNAL_KAFKA_PARTITIONS", 12, 1, 10_000),
     kafkaControlIntervalMs: integer(env, "ANNAL_KAFKA_CONTROL_INTERVAL_MS", 10_000, 100, 3_600_000),
     ...timeouts(env),
+    secrets: secretSources(env),
+    kafkaSasl: kafkaSasl(env),
   };
+}
+
+/** The secret settings, with the environment variable each is read from (messages name them). */
+export const SECRET_SETTINGS = {
+  databasePassword: "ANNAL_DB_PASSWORD",
+  s3AccessKey: "ANNAL_S3_ACCESS_KEY",
+  s3SecretKey: "ANNAL_S3_SECRET_KEY",
+  kafkaSaslPassword: "ANNAL_KAFKA_SASL_PASSWORD",
+} as const satisfies Record<Exclude<keyof SecretSources, "refreshMs">, string>;
+
+function secretSources(env: Env): SecretSources {
+  const uri = (name: string): string | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    // A pasted value would end up in process listings and crash dumps: settings name a source.
+    if (!isSecretUri(raw)) throw new LedgerError("ERR_CONFIG", `${name} must be a secret URI (${SECRET_SCHEMES.join(", ")}), not the secret itself: e.g. ${name}=file:/run/secrets/${name.toLowerCase()}`);
+    return raw;
+  };
+  const sources = {
+    databasePassword: uri(SECRET_SETTINGS.databasePassword),
+    s3AccessKey: uri(SECRET_SETTINGS.s3AccessKey),
+    s3SecretKey: uri(SECRET_SETTINGS.s3SecretKey),
+    kafkaSaslPassword: uri(SECRET_SETTINGS.kafkaSaslPassword),
+    refreshMs: integer(env, "ANNAL_SECRET_REFRESH_MS", 1000, 100, 3_600_000),
+  };
+  if ((sources.s3AccessKey === undefined) !== (sources.s3SecretKey === undefined)) throw new LedgerError("ERR_CONFIG", "ANNAL_S3_ACCESS_KEY and ANNAL_S3_SECRET_KEY must be set together");
+  return sources;
+}
+
+function kafkaSasl(env: Env): AnnalConfig["kafkaSasl"] {
+  const mechanism = env.ANNAL_KAFKA_SASL_MECHANISM || undefined;
+  const username = env.ANNAL_KAFKA_SASL_USERNAME || undefined;
+  const password = env.ANNAL_KAFKA_SASL_PASSWORD || undefined;
+  if (mechanism === undefined && username === undefined && password === undefined) return undefined;
+  if (mechanism !== "plain" && mechanism !== "scram-sha-256" && mechanism !== "scram-sha-512") throw new LedgerError("ERR_CONFIG", `ANNAL_KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512, got ${JSON.stringify(mechanism ?? "")}`);
+  if (username === undefined || password === undefined) throw new LedgerError("ERR_CONFIG", "Kafka SASL needs ANNAL_KAFKA_SASL_MECHANISM, ANNAL_KAFKA_SASL_USERNAME and ANNAL_KAFKA_SASL_PASSWORD together");
+  return { mechanism, username };
 }
 
 function projectionList(raw: string | undefined): readonly string[] | "all" | "none" {
@@ -227,7 +288,12 @@ function tokenAlgorithms(raw: string | undefined): string[] {
 }
 
 /** Passwords we refuse in production whatever their length: the ones in every quick-start guide. */
-const KNOWN_DEFAULT_SECRETS = new Set(["postgres", "password", "passw0rd", "secret", "changeme", "change-me", "admin", "annal", "minioadmin", "example", "test", "root", "letmein", "123456"]);
+const KNOWN_DEFAULT_SECRETS = new Set([
+  "postgres", "password", "passw0rd", "secret", "changeme", "change-me", "admin", "annal", "minioadmin", "example", "test", "root", "letmein", "123456",
+  // Quick-start values of the services Annal talks to (MinIO, Kafka SASL examples, Vault dev mode, AWS docs).
+  "minioadmin123", "admin-secret", "alice-secret", "kafka", "kafka-secret", "root-token", "password123", "supersecret", "changeit",
+  "wjalrxutnfemi/k7mdeng/bpxrficyexamplekey",
+]);
 export const MIN_SECRET_LENGTH = 16;
 
 function isLoopback(host: string): boolean {
@@ -259,11 +325,57 @@ export function productionProblems(config: AnnalConfig): string[] {
       if (sslmode !== "require" && sslmode !== "verify-full" && !config.databaseAllowInsecure) {
         problems.push("the database connection has no TLS: add sslmode=verify-full (or sslmode=require) to DATABASE_URL, or set ANNAL_DB_ALLOW_INSECURE=1 if the link is protected otherwise");
       }
-      problems.push(...secretProblems("the DATABASE_URL password", decodeURIComponent(url.password)));
+      problems.push(...databasePasswordProblems(config, decodeURIComponent(url.password)));
     }
   }
   if (config.archive?.startsWith("file:")) problems.push("the archive is a local directory (ANNAL_ARCHIVE=file://...), which is NOT WORM: set ANNAL_ARCHIVE=s3://bucket/prefix on a bucket with Object Lock in COMPLIANCE mode");
+  problems.push(...staticSecretProblems(config));
   return problems;
+}
+
+const ROTATABLE = "file:/run/secrets/... (a file only Annal's user can read) or vault-kv:mount/path?field=...";
+
+function databasePasswordProblems(config: AnnalConfig, urlPassword: string): string[] {
+  if (config.secrets.databasePassword !== undefined) {
+    return urlPassword === "" ? [] : ["DATABASE_URL carries a password as well as ANNAL_DB_PASSWORD: remove it from DATABASE_URL"];
+  }
+  if (urlPassword === "") return [`the database password is not set: set ANNAL_DB_PASSWORD=${ROTATABLE}`];
+  // Both faults at once: a static secret that is also weak needs a new value, not only a new home.
+  return [`the database password is written into DATABASE_URL (static: it cannot rotate without a restart): set ANNAL_DB_PASSWORD=${ROTATABLE} and remove it from the URL`, ...secretProblems("the DATABASE_URL password", urlPassword)];
+}
+
+/** Credentials from sources that cannot change while Annal runs: one line per secret. */
+function staticSecretProblems(config: AnnalConfig): string[] {
+  const problems: string[] = [];
+  const check = (setting: string, uri: string | undefined) => {
+    if (uri?.startsWith("env:")) problems.push(`${setting} comes from ${uri} (static: an environment variable cannot rotate without a restart): use ${ROTATABLE}`);
+  };
+  check(SECRET_SETTINGS.databasePassword, config.secrets.databasePassword);
+  if (config.archive?.startsWith("s3:")) {
+    if (config.secrets.s3SecretKey === undefined) problems.push(`the archive's S3 secret key would come from AWS_SECRET_ACCESS_KEY (static): set ANNAL_S3_ACCESS_KEY and ANNAL_S3_SECRET_KEY to ${ROTATABLE}`);
+    check(SECRET_SETTINGS.s3SecretKey, config.secrets.s3SecretKey);
+  }
+  check(SECRET_SETTINGS.kafkaSaslPassword, config.secrets.kafkaSaslPassword);
+  for (const witness of config.witnesses) {
+    if (hasUrlPassword(witness.url)) problems.push(`the witness URL ${maskUrl(witness.url)} carries a password (static): remove it from ANNAL_WITNESSES`);
+  }
+  return problems;
+}
+
+function hasUrlPassword(text: string): boolean {
+  try {
+    return new URL(text).password !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a secret's value is too weak for production (empty, a well-known default, short):
+ * checked at start-up once each provider has been read; `name` names the setting.
+ */
+export function secretValueProblems(name: string, value: string): string[] {
+  return secretProblems(name, value);
 }
 
 function secretProblems(name: string, value: string): string[] {
@@ -282,14 +394,25 @@ export function assertProductionReady(config: AnnalConfig): void {
 }
 
 /** The configuration as `GET /admin/config` shows it: secrets masked, paths and modes kept. */
-export function maskedConfig(config: AnnalConfig): Record<string, unknown> {
-  return {
+export function maskedConfig(config: AnnalConfig, secretValues: readonly string[] = []): Record<string, unknown> {
+  const masked = {
     ...config,
     databaseUrl: config.databaseUrl === undefined ? undefined : maskUrl(config.databaseUrl),
     oidcIssuer: config.oidcIssuer === undefined ? undefined : maskUrl(config.oidcIssuer),
     publicUrl: config.publicUrl === undefined ? undefined : maskUrl(config.publicUrl),
     witnesses: config.witnesses.map((w) => ({ url: maskUrl(w.url), verifierKey: w.verifierKey })),
   };
+  // By value as well as by key: wherever a current secret's value shows up (a URL, a
+  // setting that should not hold it), it is masked.
+  return maskValues(masked, secretValues.filter((v) => v.length >= 4)) as Record<string, unknown>;
+}
+
+function maskValues(value: unknown, secrets: readonly string[]): unknown {
+  if (secrets.length === 0) return value;
+  if (typeof value === "string") return secrets.reduce((text, secret) => text.split(secret).join("****"), value);
+  if (Array.isArray(value)) return value.map((v) => maskValues(v, secrets));
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValues(v, secrets)]));
+  return value;
 }
 
 /** A URL with its password (userinfo or `password=` query value) replaced by ****. */

@@ -56,6 +56,8 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_KAFKA_GAP: { status: 500, slug: "internal", title: "Internal error" },
   ERR_KAFKA_FORK: { status: 500, slug: "internal", title: "Internal error" },
   ERR_KAFKA_TAMPER: { status: 500, slug: "internal", title: "Internal error" },
+  // A credential source (Vault, a secret file) did not answer: the service is degraded, retry later.
+  ERR_SECRET_UNAVAILABLE: { status: 503, slug: "unavailable", title: "Service unavailable" },
 };
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";

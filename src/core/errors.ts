@@ -37,7 +37,9 @@ export type LedgerErrorCode =
   | "ERR_KAFKA_TOPIC"
   | "ERR_KAFKA_GAP"
   | "ERR_KAFKA_FORK"
-  | "ERR_KAFKA_TAMPER";
+  | "ERR_KAFKA_TAMPER"
+  // Credential providers (src/secrets): the source did not answer (retriable).
+  | "ERR_SECRET_UNAVAILABLE";
 
 /**
  * The one error base of Annal (as jose's JOSEError): a stable `code`, a message for
