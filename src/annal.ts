@@ -10,6 +10,8 @@ import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
 import { isMigrated, migrate } from "./store/postgres/migrate.js";
 import { isConnectionError } from "./store/postgres/errors.js";
 import { createClient, createPool } from "./store/postgres/pool.js";
+import { createDatabasePassword } from "./store/postgres/rotating-password.js";
+import { openConfiguredSecrets, type ConfiguredSecrets } from "./secrets/index.js";
 import { createPostgresProofs, type PostgresProofs } from "./store/postgres/proofs.js";
 import { createPostgresReader } from "./store/postgres/reader.js";
 
@@ -26,6 +28,8 @@ export interface AnnalCore {
   embedded: boolean;
   /** Closed while the database does not answer; appends are refused fast meanwhile. */
   gate: DatabaseGate;
+  /** The configured credentials, watched for rotation (SIGHUP re-reads them: `secrets.refresh()`). */
+  secrets: ConfiguredSecrets;
   /** Readiness, answered within the statement timeout (never hangs); false while the gate is closed. */
   ready: () => Promise<boolean>;
   close: () => Promise<void>;
@@ -36,6 +40,8 @@ export interface OpenOptions {
   onBatch?: (stats: { requests: number; events: number; durationMs: number }) => void;
   /** Inline projections, run in each append transaction (see LedgerDeps.inline). */
   inline?: InlineWork;
+  /** Credentials opened by the caller (then the caller closes them); else openAnnal opens and closes them. */
+  secrets?: ConfiguredSecrets;
 }
 
 /**
@@ -59,10 +65,15 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     stopEmbedded = handle.stop;
   }
   const pools: pg.Pool[] = [];
+  let secrets = options.secrets;
   try {
+    secrets ??= await openConfiguredSecrets(config, logger);
+    // Every pool and session asks for the current password when it connects; after a
+    // rotation, pooled connections opened with the old one drain (rotating-password.ts).
+    const password = secrets.databasePassword === undefined ? undefined : createDatabasePassword(secrets.databasePassword);
     // Migrations run as the login role (they create objects); the service runs as the
     // application role, which may only INSERT into the log.
-    const admin = createPool({ connectionString: databaseUrl, max: 1, applicationName: "annal-migrate" });
+    const admin = createPool({ connectionString: databaseUrl, max: 1, applicationName: "annal-migrate", password });
     pools.push(admin);
     const { applied } = await migrate(admin);
     for (const m of applied) logger.info({ migration: m.version, name: m.name }, "applied migration");
@@ -73,11 +84,11 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     pools.pop();
 
     const bounded = { connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs };
-    const pool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 10, ...bounded });
+    const pool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 10, password, ...bounded });
     pools.push(pool);
     // The probe has a connection of its own, so reads queued on a stalled `pool` never
     // delay noticing that the database is back.
-    const probePool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 1, applicationName: "annal-probe", ...bounded });
+    const probePool = createPool({ connectionString: databaseUrl, role: config.databaseRole, max: 1, applicationName: "annal-probe", password, ...bounded });
     pools.push(probePool);
     const gate = createDatabaseGate(
       { probe: () => probePool.query("SELECT 1"), onChange: (available, cause) => (available ? logger.info("database reachable again; appends resume") : logger.error({ err: cause }, "database not answering; refusing appends until it does")) },
@@ -91,6 +102,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       max: config.maxBatchesInFlight + 1,
       applicationName: "annal-writer",
       settings: { synchronous_commit: config.commitMode === "flush" ? "off" : "on" },
+      password,
       ...bounded,
     });
     pools.push(writePool);
@@ -113,10 +125,11 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       redactor: createPostgresRedactor(pool, ledger),
       signer,
       pool,
-      connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower" }),
+      connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower", password }),
       databaseUrl,
       embedded: stopEmbedded !== undefined,
       gate,
+      secrets,
       // Within 1.5 s however long the database timeouts are: orchestrators probe with short timeouts.
       ready: () => readiness(gate, () => isMigrated(probePool), Math.min(1500, config.databaseStatementTimeoutMs)),
       async close() {
@@ -126,11 +139,13 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
         await writePool.end();
         await probePool.end();
         await pool.end();
+        if (options.secrets === undefined) await secrets!.close();
         await stopEmbedded?.();
       },
     };
   } catch (error) {
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+    if (options.secrets === undefined) await secrets?.close();
     await stopEmbedded?.();
     throw error;
   }

@@ -1,4 +1,5 @@
 import pg from "pg";
+import type { DatabasePassword } from "./rotating-password.js";
 
 // bigint (int8) columns come back as strings by default; every bigint Annal stores is a
 // position, version or size below 2^53, so they are parsed as numbers. Per pool, not
@@ -37,6 +38,12 @@ export interface PoolOptions {
    * Undefined: no bound (migrations).
    */
   statementTimeoutMs?: number | undefined;
+  /**
+   * The password from a credential provider (ANNAL_DB_PASSWORD): asked for on every new
+   * connection, and a pool retires connections opened with an older one (rotating-password.ts).
+   * Undefined: the password in the connection string, if any.
+   */
+  password?: DatabasePassword | undefined;
 }
 
 /** A pg pool whose every connection runs as `role` (so the app cannot UPDATE or DELETE the log). */
@@ -52,7 +59,16 @@ export function createPool(options: PoolOptions): pg.Pool {
     // login may not assume it, the connection fails instead of silently keeping more rights.
     ...startupOptions(options),
     idleTimeoutMillis: 30_000,
+    ...(options.password ? { Client: options.password.Client } : {}),
   });
+  if (options.password) {
+    const detach = options.password.track(pool);
+    const end = pool.end.bind(pool);
+    pool.end = (() => {
+      detach();
+      return end();
+    }) as typeof pool.end;
+  }
   // An idle client losing its connection must not crash the process; the next checkout reconnects.
   pool.on("error", () => undefined);
   return pool;
@@ -64,7 +80,7 @@ export function createPool(options: PoolOptions): pg.Pool {
  * The caller connects it and MUST handle its "error" event.
  */
 export function createClient(options: PoolOptions): pg.Client {
-  return new pg.Client({
+  return new (options.password?.Client ?? pg.Client)({
     connectionString: options.connectionString,
     application_name: options.applicationName ?? "annal",
     connectionTimeoutMillis: 10_000,
