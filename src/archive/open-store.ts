@@ -3,6 +3,7 @@ import { LedgerError } from "../core/index.js";
 import { createDirectoryObjectStore } from "./directory-object-store.js";
 import type { ObjectStore } from "./object-store.js";
 import { createS3ObjectStore } from "./s3-object-store.js";
+import type { WatchedSecret } from "../secrets/index.js";
 
 export interface ArchiveLocation {
   store: ObjectStore;
@@ -17,7 +18,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION, or `file:///path` (not WORM).
  * Credentials are read here, from `env`, and never kept in the configuration.
  */
-export function openArchiveLocation(url: string, env: Env): ArchiveLocation {
+export function openArchiveLocation(url: string, env: Env, keys?: S3Keys): ArchiveLocation {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -28,11 +29,23 @@ export function openArchiveLocation(url: string, env: Env): ArchiveLocation {
   if (parsed.protocol !== "s3:" || parsed.hostname === "") throw new LedgerError("ERR_CONFIG", `ANNAL_ARCHIVE must be s3://bucket/prefix or file:///path, got ${JSON.stringify(url)}`);
   const path = decodeURIComponent(parsed.pathname.replace(/^\/+/, ""));
   const prefix = path === "" ? "segments/" : path.endsWith("/") ? path : `${path}/`;
+  const where = { bucket: parsed.hostname, endpoint: env.AWS_ENDPOINT_URL || undefined, region: env.AWS_REGION || "us-east-1" };
+  if (keys !== undefined) {
+    // From credential providers (ANNAL_S3_ACCESS_KEY / ANNAL_S3_SECRET_KEY), current at each request.
+    const credentials = () => Promise.resolve({ accessKey: keys.accessKey.current().reveal(), secretKey: keys.secretKey.current().reveal() });
+    return { store: createS3ObjectStore({ ...where, credentials }), prefix };
+  }
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) throw new LedgerError("ERR_CONFIG", "an s3:// archive needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-  const store = createS3ObjectStore({ bucket: parsed.hostname, endpoint: env.AWS_ENDPOINT_URL || undefined, region: env.AWS_REGION || "us-east-1", accessKeyId, secretAccessKey });
+  if (!accessKeyId || !secretAccessKey) throw new LedgerError("ERR_CONFIG", "an s3:// archive needs ANNAL_S3_ACCESS_KEY and ANNAL_S3_SECRET_KEY (secret URIs), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+  const store = createS3ObjectStore({ ...where, accessKeyId, secretAccessKey });
   return { store, prefix };
+}
+
+/** The archive's S3 keys from credential providers, watched for rotation. */
+export interface S3Keys {
+  accessKey: WatchedSecret;
+  secretKey: WatchedSecret;
 }
 
 /**

@@ -7,8 +7,13 @@ export interface S3StoreOptions {
   /** The standard AWS_ENDPOINT_URL (http(s)://host:port); AWS itself when absent. */
   endpoint: string | undefined;
   region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
+  /**
+   * Static keys, or a function asked before every request (credential providers,
+   * src/secrets: a rotated key is used from the next request on).
+   */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  credentials?: () => Promise<{ accessKey: string; secretKey: string }>;
   /**
    * Longest wait for one operation (minio-js has no request timeout of its own): past it
    * the operation fails as retriable, so an endpoint that accepts connections and never
@@ -30,8 +35,7 @@ export function createS3ObjectStore(options: S3StoreOptions): ObjectStore {
     port: endpoint.port === "" ? (useSSL ? 443 : 80) : Number(endpoint.port),
     useSSL,
     region: options.region,
-    accessKey: options.accessKeyId,
-    secretKey: options.secretAccessKey,
+    ...(options.credentials ? { credentialsProvider: credentialsProvider(options.credentials) } : { accessKey: options.accessKeyId, secretKey: options.secretAccessKey }),
     pathStyle: true,
   });
   const { bucket } = options;
@@ -139,4 +143,18 @@ function asStoreError(error: unknown, what: string): LedgerError {
   const server = typeof e.code === "string" && /^(InternalError|ServiceUnavailable|SlowDown|RequestTimeout|XMinioServerNotInitialized)$/.test(e.code);
   const retriable = network || server || (typeof e.statusCode === "number" && e.statusCode >= 500);
   return new LedgerError(retriable ? "ERR_UNAVAILABLE" : "ERR_ARCHIVE", `${what}: ${e.message ?? String(error)}`, { cause: error, retriable, details: { s3Code: e.code } });
+}
+
+/**
+ * minio-js asks its credentials provider before every request (checkAndRefreshCreds); it
+ * only needs the getters of its Credentials class, so a plain object serves (its
+ * CredentialProvider class is not exported by the package's entry point).
+ */
+function credentialsProvider(get: () => Promise<{ accessKey: string; secretKey: string }>): NonNullable<Minio.ClientOptions["credentialsProvider"]> {
+  return {
+    async getCredentials() {
+      const { accessKey, secretKey } = await get();
+      return { getAccessKey: () => accessKey, getSecretKey: () => secretKey, getSessionToken: () => undefined };
+    },
+  } as unknown as NonNullable<Minio.ClientOptions["credentialsProvider"]>;
 }

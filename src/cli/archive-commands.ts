@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { pino, type Logger } from "pino";
 import { openAnnal, type AnnalCore } from "../annal.js";
 import { createSealerService, type SealerService, type SealStep } from "../archive/sealer.js";
-import { openArchiveLocation, type ArchiveLocation } from "../archive/open-store.js";
+import { openArchiveLocation, type ArchiveLocation, type S3Keys } from "../archive/open-store.js";
 import { verifyArchive } from "../archive/verify-archive.js";
 import { loadConfig, type AnnalConfig } from "../config.js";
 import { availableParallelism } from "node:os";
@@ -16,14 +16,26 @@ import { createPostgresProofs } from "../store/postgres/proofs.js";
 import { createPostgresReader } from "../store/postgres/reader.js";
 import { parseSegmentObjectName, parseTrustedKey, verifyBundle, type TrustedKey } from "../verify/index.js";
 import { createNodeVerifier } from "./node-verifier.js";
+import { openSecretProvider } from "../secrets/index.js";
 
 const SEAL_STEPS: readonly SealStep[] = ["build", "upload", "verify-remote", "mark-sealed"];
 
 /** The archive location of the configuration, refusing the NOT WORM directory in production. */
-export function archiveFor(config: AnnalConfig, env: NodeJS.ProcessEnv = process.env): ArchiveLocation {
+export function archiveFor(config: AnnalConfig, env: NodeJS.ProcessEnv = process.env, keys?: S3Keys): ArchiveLocation {
   if (config.archive === undefined) throw new LedgerError("ERR_CONFIG", "no archive is configured: set ANNAL_ARCHIVE=s3://bucket/prefix (or file:///path in development)");
   if (config.env === "production" && config.archive.startsWith("file:")) throw new LedgerError("ERR_CONFIG", "ANNAL_ARCHIVE=file://... is NOT WORM and is refused in production: use an s3:// bucket with Object Lock");
-  return openArchiveLocation(config.archive, env);
+  return openArchiveLocation(config.archive, env, keys);
+}
+
+/**
+ * The archive for a one-shot command: S3 keys from their providers (ANNAL_S3_ACCESS_KEY /
+ * ANNAL_S3_SECRET_KEY) read once, else the AWS_* variables.
+ */
+async function archiveForCommand(config: AnnalConfig): Promise<ArchiveLocation> {
+  const { s3AccessKey, s3SecretKey } = config.secrets;
+  if (s3AccessKey === undefined || s3SecretKey === undefined) return archiveFor(config);
+  const [accessKey, secretKey] = await Promise.all([openSecretProvider("ANNAL_S3_ACCESS_KEY", s3AccessKey).get(), openSecretProvider("ANNAL_S3_SECRET_KEY", s3SecretKey).get()]);
+  return archiveFor(config, { ...process.env, AWS_ACCESS_KEY_ID: accessKey.reveal(), AWS_SECRET_ACCESS_KEY: secretKey.reveal() });
 }
 
 /**
@@ -33,7 +45,8 @@ export function archiveFor(config: AnnalConfig, env: NodeJS.ProcessEnv = process
  */
 export function createCoreSealer(core: AnnalCore, config: AnnalConfig, logger: Logger, extra: { wakeup?: LogWakeup; env?: NodeJS.ProcessEnv } = {}): SealerService {
   const env = extra.env ?? process.env;
-  const { store, prefix } = archiveFor(config, env);
+  const s3 = core.secrets;
+  const { store, prefix } = archiveFor(config, env, s3.s3AccessKey && s3.s3SecretKey ? { accessKey: s3.s3AccessKey, secretKey: s3.s3SecretKey } : undefined);
   const crash = env.ANNAL_ARCHIVE_TEST_CRASH_AFTER;
   if (crash !== undefined && crash !== "") {
     if (config.env === "production" || !SEAL_STEPS.includes(crash as SealStep)) throw new LedgerError("ERR_CONFIG", `ANNAL_ARCHIVE_TEST_CRASH_AFTER is a test hook (${SEAL_STEPS.join(", ")}), never allowed in production`);
@@ -103,7 +116,7 @@ export function registerArchiveCommands(program: Command): void {
       const config = loadConfig();
       if (!config.databaseUrl) throw new InvalidArgumentError("annal seal needs DATABASE_URL (the ledger's database)");
       const logger = pino({ level: config.logLevel, base: { service: "annal-sealer" } });
-      const location = archiveFor(config);
+      const location = await archiveForCommand(config);
       const core = await openAnnal(config, logger);
       const sealer = createCoreSealer(core, config, logger);
       try {
@@ -137,7 +150,7 @@ export function registerArchiveCommands(program: Command): void {
     .option("--no-progress", "no progress bar")
     .action(async (opts: { databaseUrl?: string; publicKey: string[]; witnessKey: string[]; progress: boolean }) => {
       const config = loadConfig();
-      const { store, prefix } = archiveFor(config);
+      const { store, prefix } = await archiveForCommand(config);
       const url = opts.databaseUrl ?? config.databaseUrl;
       const pool = url ? createPool({ connectionString: url, max: 2, applicationName: "annal-archive-verify" }) : undefined;
       try {
@@ -207,7 +220,7 @@ export function registerArchiveCommands(program: Command): void {
       .argument("<segment>", "segment number (1 is the one starting at position 1) or object name")
       .action(async (segment: string) => {
         const config = loadConfig();
-        const { store, prefix } = archiveFor(config);
+        const { store, prefix } = await archiveForCommand(config);
         const versions = (await store.listVersions(prefix)).filter((v) => !v.deleteMarker && parseSegmentObjectName(prefix, v.name));
         const names = [...new Set(versions.map((v) => v.name))].sort();
         const name = /^[1-9]\d*$/.test(segment) ? names[Number(segment) - 1] : names.find((n) => n === segment || n === `${prefix}${segment}`);

@@ -12,6 +12,7 @@ import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-
 import { exampleUsage, serve } from "./serve.js";
 import { verifyLog } from "./verify.js";
 import { stopOnSignals } from "./shutdown.js";
+import { createLogRedaction } from "../secrets/index.js";
 
 const program = new Command("annal").description("Annal: an append-only, hash-chained, signed event ledger").showHelpAfterError();
 
@@ -20,10 +21,21 @@ program
   .description("run the ledger service (embedded PostgreSQL unless DATABASE_URL is set)")
   .action(async () => {
     const config = loadConfig();
-    const logger = pino({ level: config.logLevel, base: { service: "annal" } });
+    const redaction = createLogRedaction();
+    const logger = pino({ level: config.logLevel, base: { service: "annal" }, hooks: { streamWrite: redaction.streamWrite } });
     const running = await serve(config, logger);
-    process.stderr.write(exampleUsage(running.url, running.devClients));
+    redaction.setValues(running.secretValues);
+    // Client secrets of the development issuer go to an interactive terminal only, never to a
+    // log collector reading stderr.
+    process.stderr.write(exampleUsage(running.url, process.stderr.isTTY ? running.devClients : running.devClients?.map((c) => ({ ...c, clientSecret: "<see $ANNAL_HOME/dev-clients.json>" }))));
     stopOnSignals(logger, "shutting down: draining appends", () => running.close());
+    // SIGHUP: re-read every credential now (they are also re-read on their own TTL).
+    process.on("SIGHUP", () => {
+      running.refreshSecrets().then(
+        (changed) => logger.info({ changed }, "SIGHUP: credentials re-read"),
+        (error: unknown) => logger.error({ err: error }, "SIGHUP: re-reading credentials failed; the last values stay in use"),
+      );
+    });
   });
 
 program

@@ -14,9 +14,15 @@ import { openAccess } from "./access.js";
 import { createCoreSealer } from "./archive-commands.js";
 import type { SealerService } from "../archive/sealer.js";
 import { createRelayService, type RelayService } from "../relay/index.js";
+import type { SASLOptions } from "kafkajs";
+import type { ConfiguredSecrets } from "../secrets/index.js";
 
 export interface RunningAnnal {
   url: string;
+  /** Re-reads every credential now (SIGHUP); resolves the settings whose value changed. */
+  refreshSecrets(this: void): Promise<string[]>;
+  /** The current values of the configured secrets (log redaction only). */
+  secretValues(this: void): string[];
   /** Seeded clients of the embedded development issuer (for the start-up banner only). */
   devClients: readonly DevClient[] | undefined;
   close(): Promise<void>;
@@ -68,7 +74,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     if (config.kafkaBrokers.length > 0) {
       relay = createRelayService(
         { pool: core.pool, connect: core.connect, wakeup: logWakeup, logger, metrics },
-        { brokers: config.kafkaBrokers, topic: config.kafkaTopic, origin: config.origin, partitions: config.kafkaPartitions, controlIntervalMs: config.kafkaControlIntervalMs },
+        { brokers: config.kafkaBrokers, topic: config.kafkaTopic, origin: config.origin, partitions: config.kafkaPartitions, controlIntervalMs: config.kafkaControlIntervalMs, ...kafkaSasl(config, core.secrets) },
       );
       relay.start();
     }
@@ -87,7 +93,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     // --- end archive
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader, proofs, redactor: core.redactor, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config) },
+      { ledger: core.ledger, reader, proofs, redactor: core.redactor, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config, secretValues(core.secrets)) },
       { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs },
     );
     const server = await startServer(app, { host: config.host, port });
@@ -99,6 +105,8 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     if (config.auth === "off") logger.warn("authentication is OFF: anyone who reaches this port may append and read");
     return {
       url: server.url,
+      refreshSecrets: () => core.secrets.refresh(),
+      secretValues: () => [...secretValues(core.secrets), ...(devProvider?.clients.map((c) => c.clientSecret) ?? [])],
       devClients: devProvider?.clients,
       async close() {
         await server.close();
@@ -119,6 +127,26 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     await core.close();
     throw error;
   }
+}
+
+function secretValues(secrets: ConfiguredSecrets): string[] {
+  return secrets.all.map((s) => s.current().reveal());
+}
+
+/** kafkajs reads `password` when each connection authenticates: the getter gives the current value. */
+function kafkaSasl(config: AnnalConfig, secrets: ConfiguredSecrets): { sasl?: SASLOptions } {
+  const password = secrets.kafkaSaslPassword;
+  if (config.kafkaSasl === undefined || password === undefined) return {};
+  const { mechanism, username } = config.kafkaSasl;
+  return {
+    sasl: {
+      mechanism,
+      username,
+      get password() {
+        return password.current().reveal();
+      },
+    },
+  };
 }
 
 function urlHost(host: string): string {

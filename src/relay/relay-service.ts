@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { Gauge, Histogram, type Registry } from "prom-client";
 import { readFollowerStatus, startFollower, type Follower, type FollowerStatus, type LogWakeup } from "../follower/index.js";
 import type { KafkaPort } from "./kafka-port.js";
+import type { SASLOptions } from "kafkajs";
 import { createKafkajsPort } from "./kafkajs-adapter.js";
 import { createRelayHandler } from "./relay-handler.js";
 
@@ -33,6 +34,8 @@ export interface RelayServiceOptions {
   pollIntervalMs?: number;
   leaseRetryMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** SASL for kafkajs; its `password` is read at each connection's authentication (a getter follows rotation). */
+  sasl?: SASLOptions;
 }
 
 export interface RelayService {
@@ -55,7 +58,7 @@ export function relayFollowerName(topic: string): string {
  */
 export function createRelayService(deps: RelayServiceDeps, options: RelayServiceOptions): RelayService {
   const name = relayFollowerName(options.topic);
-  const kafka = deps.kafka ?? createKafkajsPort({ brokers: options.brokers, clientId: `annal-relay`, ...(deps.logger ? { logger: deps.logger } : {}) });
+  const kafka = deps.kafka ?? createKafkajsPort({ brokers: options.brokers, clientId: `annal-relay`, ...(deps.logger ? { logger: deps.logger } : {}), ...(options.sasl ? { client: { sasl: options.sasl } } : {}) });
   const ownsKafka = deps.kafka === undefined;
   const registers = deps.metrics ? [deps.metrics] : [];
   const latency = new Histogram({

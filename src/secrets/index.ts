@@ -7,3 +7,4 @@ export { createMemorySecretProvider, type MemorySecretProvider } from "./memory-
 export { openSecretProvider, isSecretUri, SECRET_SCHEMES, type OpenSecretOptions } from "./open-secret.js";
 export { watchSecret, type WatchedSecret, type WatchOptions } from "./watched-secret.js";
 export { openConfiguredSecrets, type ConfiguredSecrets } from "./configured-secrets.js";
+export { createLogRedaction, type LogRedaction } from "./log-redaction.js";

@@ -67,7 +67,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     pool.end = (() => {
       detach();
       return end();
-    }) as typeof pool.end;
+    });
   }
   // An idle client losing its connection must not crash the process; the next checkout reconnects.
   pool.on("error", () => undefined);

@@ -14,8 +14,10 @@ const GOOD = {
   ANNAL_OIDC_ISSUER: "https://id.example.com/realms/annal",
   ANNAL_OIDC_AUDIENCE: "https://ledger.example.com",
   ANNAL_SIGNING_KEY_FILE: "/run/secrets/annal-ledger-key.pem",
-  DATABASE_URL: "postgres://annal:Zq8r1xV4pLk2mN7wT3@db.example.com:5432/annal?sslmode=verify-full",
+  DATABASE_URL: "postgres://annal@db.example.com:5432/annal?sslmode=verify-full",
+  ANNAL_DB_PASSWORD: "file:/run/secrets/annal-db-password",
 };
+const STATIC_DB = "the database password is written into DATABASE_URL (static: it cannot rotate without a restart): set ANNAL_DB_PASSWORD=file:/run/secrets/... (a file only Annal's user can read) or vault-kv:mount/path?field=... and remove it from the URL";
 const problemsWith = (overrides: Record<string, string | undefined>) => productionProblems(loadConfig({ ...GOOD, ...overrides }));
 
 describe("production refusal", () => {
@@ -49,15 +51,23 @@ describe("production refusal", () => {
   });
 
   it.each([
-    ["empty", "postgres://annal@db.example.com/annal?sslmode=require", "the DATABASE_URL password is empty"],
     ["a known default", "postgres://annal:postgres@db.example.com/annal?sslmode=require", "the DATABASE_URL password is a well-known default: use a generated secret"],
     ["too short", "postgres://annal:x7Qk29aB@db.example.com/annal?sslmode=require", "the DATABASE_URL password is shorter than 16 characters"],
-  ])("refuses a secret that is %s", (_name, url, message) => {
-    expect(problemsWith({ DATABASE_URL: url })).toEqual([message]);
+  ])("refuses a password in DATABASE_URL as static, and also as weak when it is %s", (_name, url, message) => {
+    expect(problemsWith({ DATABASE_URL: url, ANNAL_DB_PASSWORD: undefined })).toEqual([STATIC_DB, message]);
+  });
+
+  it("refuses a strong password written into DATABASE_URL: it is static", () => {
+    expect(problemsWith({ DATABASE_URL: "postgres://annal:Zq8r1xV4pLk2mN7wT3@db.example.com/annal?sslmode=require", ANNAL_DB_PASSWORD: undefined })).toEqual([STATIC_DB]);
+  });
+
+  it("refuses no database password at all, and a password both in the URL and from a provider", () => {
+    expect(problemsWith({ ANNAL_DB_PASSWORD: undefined })).toEqual(["the database password is not set: set ANNAL_DB_PASSWORD=file:/run/secrets/... (a file only Annal's user can read) or vault-kv:mount/path?field=..."]);
+    expect(problemsWith({ DATABASE_URL: "postgres://annal:Zq8r1xV4pLk2mN7wT3@db.example.com/annal?sslmode=require" })).toEqual(["DATABASE_URL carries a password as well as ANNAL_DB_PASSWORD: remove it from DATABASE_URL"]);
   });
 
   it("refuses a database connection without TLS unless explicitly allowed", () => {
-    const plain = "postgres://annal:Zq8r1xV4pLk2mN7wT3@db.example.com:5432/annal";
+    const plain = "postgres://annal@db.example.com:5432/annal";
     const message =
       "the database connection has no TLS: add sslmode=verify-full (or sslmode=require) to DATABASE_URL, or set ANNAL_DB_ALLOW_INSECURE=1 if the link is protected otherwise";
     expect(problemsWith({ DATABASE_URL: plain })).toEqual([message]);
@@ -74,7 +84,8 @@ describe("production refusal", () => {
   it("collects every problem and fails once, listing them all", () => {
     const config = loadConfig({ ANNAL_ENV: "production", ANNAL_AUTH: "off", ANNAL_HOST: "0.0.0.0", DATABASE_URL: "postgres://u:secret@db/annal" });
     expect(() => assertProductionReady(config)).toThrow(/refusing to start in production/);
-    expect(productionProblems(config)).toHaveLength(5);
+    // auth off, beyond loopback, dev key, no TLS, the password static and a known default.
+    expect(productionProblems(config)).toHaveLength(6);
   });
 
   it("makes `annal serve` exit before opening anything, one line per problem", async () => {
@@ -91,7 +102,7 @@ describe("production refusal", () => {
 
 describe("effective configuration for GET /admin/config", () => {
   it("masks the database password", () => {
-    const masked = maskedConfig(loadConfig(GOOD));
+    const masked = maskedConfig(loadConfig({ ...GOOD, DATABASE_URL: "postgres://annal:Zq8r1xV4pLk2mN7wT3@db.example.com:5432/annal?sslmode=verify-full" }));
     expect(JSON.stringify(masked)).not.toContain("Zq8r1xV4pLk2mN7wT3");
     expect(masked["databaseUrl"]).toBe("postgres://annal:****@db.example.com:5432/annal?sslmode=verify-full");
   });
