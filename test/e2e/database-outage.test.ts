@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { pino } from "pino";
 import { Registry } from "prom-client";
+import { captureLogger, registerSecret } from "../support/log-capture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAnnal, type AnnalCore } from "../../src/annal.js";
 import { createApp, startServer } from "../../src/api/index.js";
@@ -50,6 +50,7 @@ let database: EmbeddedPostgresHandle;
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), "annal-outage-"));
   database = await startEmbeddedPostgres(join(home, "pg"));
+  registerSecret("database-outage: its embedded PostgreSQL password", decodeURIComponent(new URL(database.url).password));
 }, 240_000);
 
 afterAll(async () => {
@@ -87,7 +88,7 @@ async function runScenario(name: string, adminUrl: string, outage: Outage): Prom
   url.pathname = `/${dbName}`;
   const annalHome = await mkdtemp(join(tmpdir(), "annal-outage-home-"));
   const config = loadConfig({ DATABASE_URL: url.toString(), ANNAL_HOME: annalHome, ANNAL_AUTH: "off", ANNAL_LOG_LEVEL: "silent" });
-  const logger = pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" });
+  const logger = captureLogger("database-outage");
   let core: AnnalCore | undefined;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { captureLogger } from "../support/log-capture.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/api/serve.js";
 import { createPostgresCosignatures } from "../../src/store/postgres/cosignatures.js";
@@ -41,7 +41,7 @@ describe("witness cosigning from the ledger", () => {
   it("cosigns successive checkpoints; the served note carries a cosignature that verifies", async () => {
     const witnesses = parseWitnessesConfig(JSON.stringify([{ url: witness.url, verifierKey: witness.verifierKey }]));
     const store = createPostgresCosignatures(annal.pool);
-    const submitter = createWitnessSubmitter({ latestCheckpoint: () => annal.reader.latestCheckpoint(), consistencyProof: (a, b) => annal.proofs.consistencyProof(a, b), store, witnesses, logger: pino({ level: "silent" }) });
+    const submitter = createWitnessSubmitter({ latestCheckpoint: () => annal.reader.latestCheckpoint(), consistencyProof: (a, b) => annal.proofs.consistencyProof(a, b), store, witnesses, logger: captureLogger("witness-cosigning") });
     const served = withCosignatures(annal.reader, annal.proofs, store);
     const logKey = parseTrustedKey((await annal.reader.publicKeys())[0]!.noteVerifierKey) as TrustedKey;
     const cosigner = parseCosignerVerifierKey(witness.verifierKey)!;
@@ -63,7 +63,7 @@ describe("witness cosigning from the ledger", () => {
     const store = createPostgresCosignatures(annal.pool);
     const served = withCosignatures(annal.reader, annal.proofs, store);
     // The served API, in process: checkWitness reads /keys, /checkpoints/latest and proofs from it.
-    const app = createApp({ ledger: annal.ledger, reader: served.reader, proofs: served.proofs, ready: annal.ready, logger: pino({ level: "silent" }), metrics: new Registry(), access: createAuthOff() });
+    const app = createApp({ ledger: annal.ledger, reader: served.reader, proofs: served.proofs, ready: annal.ready, logger: captureLogger("witness-cosigning"), metrics: new Registry(), access: createAuthOff() });
     const viaApp: typeof fetch = (input, init) => Promise.resolve(app.request(input instanceof Request ? input : input.toString(), init));
     const publicKey = (await annal.reader.publicKeys())[0]!.noteVerifierKey;
     const cosigner = parseCosignerVerifierKey(witness.verifierKey)!;

@@ -3,11 +3,11 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAnnal, type AnnalCore } from "../../src/annal.js";
 import { loadConfig } from "../../src/config.js";
 import { createTestDatabase } from "../support/services.js";
+import { captureLogger, registerSecret } from "../support/log-capture.js";
 
 // The database password rotated under load, against the suite's real PostgreSQL. Its
 // pg_hba.conf (scripts/services/postgres.ts: initdb --auth=scram-sha-256) checks passwords
@@ -85,6 +85,8 @@ describe("database password rotation while 16 writers append", () => {
   it("given the password in a file, when it is rotated under load, no append fails, the old connections close and new ones use the new password", async () => {
     const oldPassword = randomBytes(18).toString("hex");
     const newPassword = randomBytes(18).toString("hex");
+    registerSecret("rotation test: old database password", oldPassword);
+    registerSecret("rotation test: new database password", newPassword);
     await admin.query(`ALTER ROLE ${role} PASSWORD '${oldPassword}'`);
     await writeSecretFile(oldPassword);
     const config = loadConfig({
@@ -94,7 +96,7 @@ describe("database password rotation while 16 writers append", () => {
       ANNAL_HOME: dir,
       ANNAL_LOG_LEVEL: "silent",
     });
-    core = await openAnnal(config, pino({ level: "silent" }));
+    core = await openAnnal(config, captureLogger("db-password-rotation"));
     const ledger = core.ledger;
 
     let stop = false;

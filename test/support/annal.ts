@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { captureLogger, registerHomeSecrets, registerSecret } from "./log-capture.js";
 import { openAnnal, type AnnalCore } from "../../src/annal.js";
 import { loadConfig, type AnnalConfig } from "../../src/config.js";
 import type { DevClient } from "../../src/auth/index.js";
@@ -22,7 +22,8 @@ export async function startTestAnnal(env: Record<string, string> = {}, options: 
   const db = await createTestDatabase();
   const home = await mkdtemp(join(tmpdir(), "annal-test-"));
   const config = loadConfig({ DATABASE_URL: db.url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ...env });
-  const core = await openAnnal(config, pino({ level: "silent" }), options);
+  const core = await openAnnal(config, captureLogger("annal-core"), options);
+  registerHomeSecrets(home);
   return {
     ...core,
     config,
@@ -80,7 +81,7 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       const { startProjectionService } = await import("../../src/projector/service.js");
       wakeup = createListeningWakeup(annal.connect);
       projections = await startProjectionService(
-        { pool: annal.pool, connect: annal.connect, wakeup, ledger: notifyingLedger(annal, wakeup), logger: pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" }) },
+        { pool: annal.pool, connect: annal.connect, wakeup, ledger: notifyingLedger(annal, wakeup), logger: captureLogger("projections") },
         annal.config,
       );
     }
@@ -91,8 +92,8 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       redactor: annal.redactor,
       ready: annal.ready,
       projections: projections?.api,
-      // ANNAL_TEST_LOG=debug shows the server's log when a test needs explaining.
-      logger: pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" }),
+      // Captured for the log scan; ANNAL_TEST_LOG=debug also shows it when a test needs explaining.
+      logger: captureLogger("http"),
       metrics: new Registry(),
       access,
       identityProvider: devProvider,
@@ -100,6 +101,7 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
     });
     const server = await startServer(app, { host: "127.0.0.1", port });
     const devClients = devProvider?.clients ?? [];
+    registerHomeSecrets(annal.config.home);
     return {
       annal,
       projections,
@@ -131,6 +133,7 @@ export async function clientCredentialsToken(baseUrl: string, clients: readonly 
   });
   const body = (await response.json()) as { access_token?: string; error?: string };
   if (response.status !== 200 || body.access_token === undefined) throw new Error(`token request for ${role} failed: ${response.status} ${JSON.stringify(body)}`);
+  registerSecret(`access token of ${client.clientId}`, body.access_token);
   return body.access_token;
 }
 

@@ -1,4 +1,8 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { describeFindings, findSecretsInLogs, type KnownSecret } from "./log-scan.js";
 import { resolveCacheLayout } from "../../scripts/services/cache.js";
 import { createServiceManager } from "../../scripts/services/manager.js";
 import { SERVICE_NAMES, type ServiceName } from "../../scripts/services/state.js";
@@ -73,7 +77,40 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafka: toProvided(varsFor("kafka"), "kafka", why("kafka")) as ProvidedServices["kafka"],
     s3: toProvided(varsFor("minio"), "minio", why("minio")) as ProvidedServices["s3"],
   });
+  // Every server's log in this run lands here (log-capture.ts); the teardown scans it all.
+  const logDir = await mkdtemp(join(tmpdir(), "annal-test-logs-"));
+  project.provide("annalLogDir", logDir);
+  const runSecrets: KnownSecret[] = [];
+  const postgresUrl = varsFor("postgres")?.DATABASE_URL;
+  if (postgresUrl) runSecrets.push({ label: "the suite's PostgreSQL password", value: decodeURIComponent(new URL(postgresUrl).password) });
+  const s3Secret = varsFor("minio")?.S3_SECRET_KEY;
+  if (s3Secret) runSecrets.push({ label: "the suite's S3 secret key", value: s3Secret });
   return async () => {
-    if (started.length > 0) await manager.down(started);
+    try {
+      await assertNoSecretsLogged(logDir, runSecrets);
+    } finally {
+      if (started.length > 0) await manager.down(started);
+    }
   };
+}
+
+/**
+ * The log scan (issue 11): every configured secret of the run (the services' credentials,
+ * each server's dev client secrets and signing key, each access token a test fetched)
+ * against every line any server logged. A leak fails the run, naming file, line and which
+ * secret (never its value); the logs are kept for inspection then.
+ */
+async function assertNoSecretsLogged(logDir: string, runSecrets: readonly KnownSecret[]): Promise<void> {
+  const declared = await readdir(join(logDir, "secrets")).catch(() => [] as string[]);
+  const secrets = [...runSecrets];
+  for (const file of declared) {
+    for (const line of (await readFile(join(logDir, "secrets", file), "utf8")).split("\n")) if (line !== "") secrets.push(JSON.parse(line) as KnownSecret);
+  }
+  const findings = await findSecretsInLogs(join(logDir, "logs"), secrets).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  if (findings.length > 0) throw new Error(`secrets found in the test run's logs (kept in ${logDir}/logs):\n${describeFindings(findings)}`);
+  console.log(`[log scan] ${secrets.length} secrets, none in the logs of this run`);
+  await rm(logDir, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../src/store/postgres/embedded.js";
+import { appendProcessLog, processLogFile, registerHomeSecrets } from "./log-capture.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BUN = `${REPO_ROOT}node_modules/.bin/bun`;
@@ -17,8 +18,10 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     const child = spawn(process.execPath, [`${REPO_ROOT}bin/annal.js`, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Copied to the run's logs: the teardown scans every CLI's output for secrets too.
+    const log = processLogFile(`cli-${args[0] ?? ""}`);
+    child.stdout.on("data", (d: Buffer) => (appendProcessLog(log, d), (stdout += d.toString())));
+    child.stderr.on("data", (d: Buffer) => (appendProcessLog(log, d), (stderr += d.toString())));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
@@ -43,17 +46,22 @@ export async function startServerProcess(env: Record<string, string> & { ANNAL_A
   const port = await freePort();
   const command = runtime === "node" ? process.execPath : BUN;
   const args = runtime === "node" ? [`${REPO_ROOT}bin/annal.js`, "serve"] : [`${REPO_ROOT}src/cli/main.ts`, "serve"];
-  const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ANNAL_PORT: String(port), ANNAL_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Everything it logs (trace and up) is copied to the run's logs for the teardown's secret scan.
+  const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ANNAL_PORT: String(port), ANNAL_LOG_LEVEL: "trace", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const log = processLogFile(`serve-${runtime}`);
   let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (appendProcessLog(log, d), (output += d.toString())));
+  child.stderr.on("data", (d: Buffer) => (appendProcessLog(log, d), (output += d.toString())));
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`annal serve (${runtime}) exited with ${child.exitCode}:\n${output}`);
     const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ok) break;
+    if (ok) {
+      if (env.ANNAL_HOME) registerHomeSecrets(env.ANNAL_HOME);
+      break;
+    }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`annal serve (${runtime}) not ready after 60 s:\n${output}`);

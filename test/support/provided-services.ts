@@ -14,5 +14,7 @@ export interface ProvidedServices {
 declare module "vitest" {
   export interface ProvidedContext {
     annalServices: ProvidedServices;
+    /** This run's captured logs and declared secrets (test/support/log-capture.ts), scanned at teardown. */
+    annalLogDir: string;
   }
 }
