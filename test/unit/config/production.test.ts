@@ -138,3 +138,69 @@ describe("auth configuration", () => {
     expect(() => loadPolicyFile(join(dir, "bad.json"))).toThrow(/unknown permission "events:delete"/);
   });
 });
+
+describe("production refuses static and weak credentials, naming each one", () => {
+  const ROTATABLE = "file:/run/secrets/... (a file only Annal's user can read) or vault-kv:mount/path?field=...";
+
+  it("names every credential that comes from an environment variable", () => {
+    const problems = problemsWith({
+      ANNAL_DB_PASSWORD: "env:PGPASSWORD",
+      ANNAL_KAFKA_SASL_MECHANISM: "scram-sha-512",
+      ANNAL_KAFKA_SASL_USERNAME: "annal",
+      ANNAL_KAFKA_SASL_PASSWORD: "env:KAFKA_PASSWORD",
+      ANNAL_ARCHIVE: "s3://evidence/annal",
+      ANNAL_S3_ACCESS_KEY: "env:S3_ACCESS",
+      ANNAL_S3_SECRET_KEY: "env:S3_SECRET",
+    });
+    expect(problems).toEqual([
+      `ANNAL_DB_PASSWORD comes from env:PGPASSWORD (static: an environment variable cannot rotate without a restart): use ${ROTATABLE}`,
+      `ANNAL_S3_SECRET_KEY comes from env:S3_SECRET (static: an environment variable cannot rotate without a restart): use ${ROTATABLE}`,
+      `ANNAL_KAFKA_SASL_PASSWORD comes from env:KAFKA_PASSWORD (static: an environment variable cannot rotate without a restart): use ${ROTATABLE}`,
+    ]);
+  });
+
+  it("refuses a secret pasted into a setting, in any environment, without repeating it", () => {
+    expect(() => loadConfig({ ANNAL_DB_PASSWORD: "Zq8r1xV4pLk2mN7wT3" })).toThrow(/ANNAL_DB_PASSWORD must be a secret URI/);
+    expect(() => loadConfig({ ANNAL_DB_PASSWORD: "Zq8r1xV4pLk2mN7wT3" })).not.toThrow(/Zq8r1xV4pLk2mN7wT3/);
+  });
+
+  it("refuses a witness URL with a password in it", () => {
+    const witnesses = JSON.stringify([{ url: "https://w:Witne55Secret0000@witness.example.com", verifierKey: formatCosignerVerifierKey("witness.example.com", new Uint8Array(32).fill(7)) }]);
+    const problems = problemsWith({ ANNAL_WITNESSES: witnesses });
+    expect(problems).toEqual([expect.stringMatching(/^the witness URL https:\/\/w:\*\*\*\*@witness\.example\.com\/ carries a password/)]);
+  });
+
+  it("makes `annal serve` read every secret before connecting and refuse the weak ones, one line each, values never shown", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "annal-weak-"));
+    const write = async (name: string, value: string) => {
+      await writeFile(join(dir, name), `${value}\n`, { mode: 0o600 });
+      return `file:${join(dir, name)}`;
+    };
+    const result = await runCli(["serve"], {
+      ...GOOD,
+      ANNAL_HOME: dir,
+      // Nothing listens there: the refusal must come before any connection.
+      DATABASE_URL: "postgres://annal@127.0.0.1:1/annal?sslmode=verify-full",
+      ANNAL_DB_PASSWORD: await write("db", "x7Qk29aB"),
+      ANNAL_KAFKA_SASL_MECHANISM: "scram-sha-512",
+      ANNAL_KAFKA_SASL_USERNAME: "annal",
+      ANNAL_KAFKA_SASL_PASSWORD: await write("kafka", "kafka-secret"),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("ERR_CONFIG: refusing to start in production:");
+    expect(result.stderr).toContain(`ANNAL_DB_PASSWORD (file:${join(dir, "db")}) is shorter than 16 characters`);
+    expect(result.stderr).toContain(`ANNAL_KAFKA_SASL_PASSWORD (file:${join(dir, "kafka")}) is a well-known default`);
+    expect(result.stderr + result.stdout).not.toContain("x7Qk29aB");
+  });
+
+  it("refuses to start when a secret file is readable by others, naming it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "annal-open-"));
+    await writeFile(join(dir, "db"), "Zq8r1xV4pLk2mN7wT3\n", { mode: 0o644 });
+    const { chmod } = await import("node:fs/promises");
+    await chmod(join(dir, "db"), 0o644);
+    const result = await runCli(["serve"], { ...GOOD, ANNAL_HOME: dir, DATABASE_URL: "postgres://annal@127.0.0.1:1/annal?sslmode=verify-full", ANNAL_DB_PASSWORD: `file:${join(dir, "db")}` });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/ANNAL_DB_PASSWORD: secret file .* may be read or written by group or others \(mode 644\)/);
+    expect(result.stderr).not.toContain("Zq8r1xV4pLk2mN7wT3");
+  });
+});
