@@ -39,7 +39,7 @@ describe("production refusal", () => {
   });
 
   it("refuses the generated development signing key", () => {
-    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined })).toEqual(["the signing key is the generated development key: set ANNAL_SIGNING_KEY_FILE to the production ledger key"]);
+    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined })).toEqual(["the signing key is the generated development key: set ANNAL_SIGNING_KEY (a key URI, e.g. pkcs11:…) or ANNAL_SIGNING_KEY_FILE to the production ledger key"]);
   });
 
   it("refuses the embedded PostgreSQL", () => {
