@@ -48,6 +48,12 @@ export interface Pkcs11Module {
   C_FindObjects: Fn;
   C_FindObjectsFinal: Fn;
   C_GetAttributeValue: Fn;
+  /**
+   * SHA-256 of the PIN each slot was logged in with by this process. PKCS#11 login is per
+   * application: a second signer on a logged-in token gets CKR_USER_ALREADY_LOGGED_IN
+   * whatever PIN it gives, so its PIN is compared with the one that logged in.
+   */
+  readonly logins: Map<number, string>;
   /** Drops this user of the module; the last one finalizes it. */
   release(): void;
 }
@@ -100,6 +106,7 @@ export function openPkcs11Module(path: string): Pkcs11Module {
       finalize: fn("unsigned long C_Finalize(void *)"),
       module: {
         path,
+        logins: new Map(),
         C_GetSlotList: fn("unsigned long C_GetSlotList(uint8_t present, _Inout_ uint8_t *slots, _Inout_ unsigned long *count)"),
         C_GetTokenInfo: fn("unsigned long C_GetTokenInfo(unsigned long slot, _Inout_ uint8_t *info)"),
         C_OpenSession: fn("unsigned long C_OpenSession(unsigned long slot, unsigned long flags, void *app, void *notify, _Out_ unsigned long *session)"),

@@ -1,4 +1,4 @@
-import { createPublicKey, verify } from "node:crypto";
+import { createHash, createPublicKey, verify } from "node:crypto";
 import { keyIdOf, LedgerError } from "../core/index.js";
 import { createEvalWorkerPool } from "../workers/eval-worker-pool.js";
 import type { Pkcs11Uri } from "./key-uri.js";
@@ -119,10 +119,15 @@ export async function openPkcs11Signer(uri: Pkcs11Uri, options: Pkcs11SignerOpti
     const session = out[0]!;
     sessions.push(session);
     const pinBytes = Buffer.from(pin, "utf8");
+    const pinHash = createHash("sha256").update(pinBytes).digest("hex");
     const loginRv = m.C_Login(session, CKU_USER, pinBytes, pinBytes.length);
     pinBytes.fill(0);
     if (loginRv === 0xa0 || loginRv === 0xa4) throw fail("PKCS#11 login refused: the PIN is incorrect or locked", loginRv);
+    if (loginRv === 0x100 && m.logins.has(slot) && m.logins.get(slot) !== pinHash) {
+      throw fail("PKCS#11 login refused: the PIN is incorrect (the token is logged in by this process with another PIN)", 0xa0);
+    }
     if (loginRv !== 0 && loginRv !== 0x100) check(loginRv, "C_Login");
+    if (loginRv === 0) m.logins.set(slot, pinHash);
 
     const privateKey = findObject(m, session, CKO_PRIVATE_KEY, uri);
     if (privateKey === undefined) throw fail(`no private key matches the PKCS#11 URI${uri.object === undefined ? "" : ` (object=${uri.object})`}`);
