@@ -51,14 +51,14 @@ export async function startFakeKms(): Promise<FakeKms> {
       const auth = req.headers.authorization ?? "";
       if (!auth.startsWith(`AWS4-HMAC-SHA256 Credential=${accessKeyId}/`)) return error(400, "UnrecognizedClientException", "The security token included in the request is invalid.");
       const target = String(req.headers["x-amz-target"] ?? "");
-      let input: Record<string, unknown>;
+      let input: Record<string, string | undefined>;
       try {
-        input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+        input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, string | undefined>;
       } catch {
         return error(400, "SerializationException", "bad JSON");
       }
-      const key = find(String(input.KeyId ?? ""));
-      if (!key) return error(400, "NotFoundException", `Key '${String(input.KeyId)}' does not exist`);
+      const key = find(input.KeyId ?? "");
+      if (!key) return error(400, "NotFoundException", `Key '${input.KeyId}' does not exist`);
       if (target === "TrentService.GetPublicKey") {
         const edwards = key.spec === "ECC_NIST_EDWARDS25519";
         return answer(200, {
@@ -68,7 +68,7 @@ export async function startFakeKms(): Promise<FakeKms> {
       }
       if (target === "TrentService.Sign") {
         signRequests++;
-        const message = Buffer.from(String(input.Message ?? ""), "base64");
+        const message = Buffer.from(input.Message ?? "", "base64");
         if (message.length === 0 || message.length > 4096) return error(400, "ValidationException", "Message must be 1 to 4096 bytes");
         if (key.spec !== "ECC_NIST_EDWARDS25519") return error(400, "InvalidKeyUsageException", "fake signs Edwards keys only");
         if (input.SigningAlgorithm !== "ED25519_SHA_512" || (input.MessageType ?? "RAW") !== "RAW") {

@@ -60,7 +60,7 @@ export async function createSoftHsmToken(label = "annal-test"): Promise<SoftHsmT
     try {
       return await run(command, args, { env });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${command} not found: ${REMEDY}`);
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${command} not found: ${REMEDY}`, { cause: error });
       throw error;
     }
   };
