@@ -14,6 +14,8 @@ export interface WitnessServeOptions {
   keyFile?: string | undefined;
   /** Any key URI openSigner opens (file:, env:, pkcs11:, vault-transit:, awskms:): never created. */
   key?: string | undefined;
+  /** Where the key provider reads env: keys and credentials; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
   stateDir: string;
   /** Verifier keys of the logs to witness; each log's origin is its key name. */
   logs: string[];
@@ -31,7 +33,7 @@ export interface WitnessServeOptions {
 export async function serveWitness(options: WitnessServeOptions): Promise<RunningServer & { verifierKey: string }> {
   if ((options.key === undefined) === (options.keyFile === undefined)) throw new Error("give the witness key as one of --key <uri> or --key-file <path>");
   if (options.keyFile !== undefined) await createKeyIfAbsent(options.keyFile);
-  const signer = await openSigner(options.key ?? `file:${options.keyFile!}`, { noteName: options.name });
+  const signer = await openSigner(options.key ?? `file:${options.keyFile!}`, { noteName: options.name, ...(options.env ? { env: options.env } : {}) });
   try {
     return await serveWith(signer, options);
   } catch (error) {
