@@ -64,18 +64,18 @@ if [ -w "$probe_dir" ]; then ok "cache: $cache"; else fail "cache: $probe_dir is
 
 # Configuration.
 if [ -n "${ANNAL_TEST_SERVICES:-}" ]; then
-  bad=$(printf '%s' "$ANNAL_TEST_SERVICES" | tr ',' '\n' | sed 's/ //g' | grep -Evx 'postgres|kafka|minio|all|' | tr '\n' ' ')
-  if [ -n "$bad" ]; then fail "ANNAL_TEST_SERVICES names unknown service(s): $bad" "use a comma list of postgres, kafka, minio"
+  bad=$(printf '%s' "$ANNAL_TEST_SERVICES" | tr ',' '\n' | sed 's/ //g' | grep -Evx 'postgres|kafka|minio|vault|all|' | tr '\n' ' ')
+  if [ -n "$bad" ]; then fail "ANNAL_TEST_SERVICES names unknown service(s): $bad" "use a comma list of postgres, kafka, minio, vault"
   else warn "ANNAL_TEST_SERVICES=$ANNAL_TEST_SERVICES: the suite starts only these; tests needing others fail" "unset it for a full run"; fi
 fi
 s3_set=0; for v in S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY; do [ -n "${!v:-}" ] && s3_set=$((s3_set + 1)); done
 if [ "$s3_set" != 0 ] && [ "$s3_set" != 3 ]; then fail "S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY: only $s3_set of 3 set" "set all three, or none to let the suite start MinIO"; fi
 
 # Services: endpoints from the environment first, else from this checkout's running instance.
-given_db="${DATABASE_URL:-}" given_kafka="${KAFKA_BROKERS:-}" given_s3="${S3_ENDPOINT:-}"
+given_db="${DATABASE_URL:-}" given_kafka="${KAFKA_BROKERS:-}" given_s3="${S3_ENDPOINT:-}" given_vault="${VAULT_ADDR:-}"
 instance_env=$(npm run -s services -- env 2>/dev/null || true)
 eval "$instance_env"
-db="${given_db:-${DATABASE_URL:-}}" kafka="${given_kafka:-${KAFKA_BROKERS:-}}" s3="${given_s3:-${S3_ENDPOINT:-}}"
+db="${given_db:-${DATABASE_URL:-}}" kafka="${given_kafka:-${KAFKA_BROKERS:-}}" s3="${given_s3:-${S3_ENDPOINT:-}}" vault="${given_vault:-${VAULT_ADDR:-}}"
 service_problem() { if [ "$require_services" = 1 ]; then fail "$1" "$2"; else warn "$1" "$2 (the test suite starts it itself)"; fi; }
 tcp_open() { timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
@@ -95,5 +95,9 @@ if [ -z "$s3" ]; then service_problem "minio: not running" "npm run services -- 
 elif [ "$(curl -s -o /dev/null -m 3 -w '%{http_code}' "$s3/minio/health/ready")" = 200 ]; then ok "minio: $s3 healthy (/minio/health/ready)"
 elif [ -n "$given_s3" ] && curl -s -o /dev/null -m 3 "$s3"; then ok "s3: $s3 answers HTTP (not MinIO: no health endpoint checked)"
 else service_problem "minio: $s3 not healthy" "npm run services -- up minio"; fi
+
+if [ -z "$vault" ]; then service_problem "vault: not running" "npm run services -- up vault (builds Vault from the Go module proxy), or set VAULT_ADDR and VAULT_TOKEN"
+elif [ "$(curl -s -o /dev/null -m 3 -w '%{http_code}' "$vault/v1/sys/health")" = 200 ]; then ok "vault: $vault unsealed and active (/v1/sys/health)"
+else service_problem "vault: $vault not healthy" "npm run services -- up vault"; fi
 
 exit "$failed"

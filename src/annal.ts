@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { AnnalConfig } from "./config.js";
-import { loadKeyFile, loadOrCreateDevKey, type Signer } from "./keys/index.js";
+import { loadOrCreateDevKey, maskKeyUri, openSigner, type Signer } from "./keys/index.js";
 import { createPostgresLedger, registerSigningKey, type InlineWork, type Ledger, type LedgerStats } from "./ledger/index.js";
 import { createPostgresRedactor, type Redactor } from "./ledger/redaction.js";
 import { createDatabaseGate, type DatabaseGate } from "./ledger/database-gate.js";
@@ -78,8 +78,12 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     const { applied } = await migrate(admin);
     for (const m of applied) logger.info({ migration: m.version, name: m.name }, "applied migration");
 
-    const signer = await openSigner(config, logger);
-    await registerSigningKey(admin, signer);
+    const signer = await openLedgerSigner(config, logger);
+    // A PKCS#11 signer holds worker threads and a session: closed if opening goes no further.
+    await registerSigningKey(admin, signer).catch(async (error: unknown) => {
+      await signer.close();
+      throw error;
+    });
     await admin.end();
     pools.pop();
 
@@ -175,8 +179,12 @@ async function readiness(gate: DatabaseGate, check: () => Promise<boolean>, time
   }
 }
 
-async function openSigner(config: AnnalConfig, logger: Logger): Promise<Signer> {
-  if (config.signingKeyFile) return loadKeyFile(config.signingKeyFile, config.origin, config.signWorkers);
+async function openLedgerSigner(config: AnnalConfig, logger: Logger): Promise<Signer> {
+  if (config.signingKey !== undefined) {
+    const signer = await openSigner(config.signingKey, { noteName: config.origin, signWorkers: config.signWorkers });
+    logger.info({ keyId: signer.keyId, key: maskKeyUri(config.signingKey) }, "opened the signing key");
+    return signer;
+  }
   const path = join(config.home, "dev-signing-key.pem");
   const { signer, created } = await loadOrCreateDevKey(path, config.origin, config.signWorkers);
   logger.warn({ keyId: signer.keyId, path, created }, created ? "generated a DEVELOPMENT signing key (not for production)" : "using the DEVELOPMENT signing key (not for production)");

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isValidKeyName, LedgerError } from "./core/index.js";
+import { maskKeyUri, parseKeyUri } from "./keys/key-uri.js";
 import { parseWitnessesConfig, type WitnessEndpoint } from "./witness/config.js";
 import { isSecretUri, SECRET_SCHEMES } from "./secrets/open-secret.js";
 
@@ -14,7 +15,12 @@ export interface AnnalConfig {
   /** Role the service runs as (startup parameter); undefined keeps the login role. */
   databaseRole: string | undefined;
   origin: string;
-  signingKeyFile: string | undefined;
+  /**
+   * The ledger key as a URI (ANNAL_SIGNING_KEY: file:, env:, pkcs11:, vault-transit:,
+   * awskms:; ANNAL_SIGNING_KEY_FILE=<path> is file:<path>). Undefined: the generated
+   * development key under `home`.
+   */
+  signingKey: string | undefined;
   logLevel: string;
   maxBatchEvents: number;
   maxQueuedEvents: number;
@@ -146,7 +152,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     databaseRole: role,
     origin,
-    signingKeyFile: env.ANNAL_SIGNING_KEY_FILE || undefined,
+    signingKey: signingKeyUri(env),
     logLevel: env.ANNAL_LOG_LEVEL ?? "info",
     maxBatchEvents: integer(env, "ANNAL_MAX_BATCH_EVENTS", 5000, 1, 100_000),
     maxQueuedEvents: integer(env, "ANNAL_MAX_QUEUED_EVENTS", 100_000, 1, 10_000_000),
@@ -310,7 +316,8 @@ export function productionProblems(config: AnnalConfig): string[] {
   if (config.auth === "off") problems.push("authentication is off (ANNAL_AUTH=off): set ANNAL_AUTH=oidc with ANNAL_OIDC_ISSUER and ANNAL_OIDC_AUDIENCE");
   if (usesDevIdentityProvider(config)) problems.push("the embedded development identity provider is on: set ANNAL_OIDC_ISSUER (and ANNAL_OIDC_AUDIENCE) to your identity provider");
   if (config.auth === "off" && !isLoopback(config.host)) problems.push(`it would listen on ${config.host}, beyond loopback, without authentication: turn authentication on or bind ANNAL_HOST to 127.0.0.1`);
-  if (config.signingKeyFile === undefined) problems.push("the signing key is the generated development key: set ANNAL_SIGNING_KEY_FILE to the production ledger key");
+  if (config.signingKey === undefined) problems.push("the signing key is the generated development key: set ANNAL_SIGNING_KEY (a key URI, e.g. pkcs11:…) or ANNAL_SIGNING_KEY_FILE to the production ledger key");
+  else if (/[?&]pin-value=/.test(config.signingKey)) problems.push("ANNAL_SIGNING_KEY carries the HSM PIN in the URI (pin-value): use pin-source=<file> (mode 0600) instead");
   if (config.databaseUrl === undefined) {
     problems.push("DATABASE_URL is not set, so the embedded development PostgreSQL would be used: point DATABASE_URL at the production database");
   } else {
@@ -398,6 +405,7 @@ export function maskedConfig(config: AnnalConfig, secretValues: readonly string[
   const masked = {
     ...config,
     databaseUrl: config.databaseUrl === undefined ? undefined : maskUrl(config.databaseUrl),
+    signingKey: config.signingKey === undefined ? undefined : maskKeyUri(config.signingKey),
     oidcIssuer: config.oidcIssuer === undefined ? undefined : maskUrl(config.oidcIssuer),
     publicUrl: config.publicUrl === undefined ? undefined : maskUrl(config.publicUrl),
     witnesses: config.witnesses.map((w) => ({ url: maskUrl(w.url), verifierKey: w.verifierKey })),
@@ -425,6 +433,14 @@ function maskUrl(text: string): string {
   } catch {
     return "****";
   }
+}
+
+function signingKeyUri(env: Env): string | undefined {
+  const uri = env.ANNAL_SIGNING_KEY || undefined;
+  const file = env.ANNAL_SIGNING_KEY_FILE || undefined;
+  if (uri !== undefined && file !== undefined) throw new LedgerError("ERR_CONFIG", "set one of ANNAL_SIGNING_KEY and ANNAL_SIGNING_KEY_FILE, not both");
+  if (uri !== undefined) parseKeyUri(uri);
+  return uri ?? (file === undefined ? undefined : `file:${file}`);
 }
 
 function kafkaTopic(raw: string | undefined): string {

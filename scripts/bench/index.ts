@@ -160,8 +160,8 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka picks sections (all by default).
-    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive,kafka").split(","));
+    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka,keys picks sections (all by default).
+    const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive,kafka,keys").split(","));
     if (only.has("edge")) {
       const { benchEdge } = await import("./edge-bench.js");
       for (const r of await benchEdge()) console.log(`${r.name.padEnd(62)} ${r.perSecond.toFixed(0).padStart(6)} req/s  ${r.microsPerRequest.toFixed(1)} µs wall  ${r.cpuMicrosPerRequest.toFixed(1)} µs CPU per request (in process, no database)`);
@@ -196,6 +196,10 @@ async function main() {
     if (only.has("kafka")) {
       const { benchKafka } = await import("./kafka-bench.js");
       await benchKafka(await createDatabase(adminUrl, "bench_kafka"), join(dir, "kafka"), report, SCALE);
+    }
+    if (only.has("keys")) {
+      const { benchSigning } = await import("./signing-bench.js");
+      await benchSigning();
     }
   } finally {
     await embedded?.stop();

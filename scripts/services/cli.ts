@@ -5,8 +5,8 @@ import { SERVICE_NAMES, type ServiceName } from "./state.js";
 
 const USAGE = `usage: npm run services -- <command> [service...]
 
-  up [postgres|kafka|minio|all]   start (default all); reuses running ones
-  down [postgres|kafka|minio|all] stop (default all) and check no pid is left
+  up [postgres|kafka|minio|vault|all]   start (default all); reuses running ones
+  down [postgres|kafka|minio|vault|all] stop (default all) and check no pid is left
   status                          one line per service; exit 1 unless all run
   env                             shell exports for the running services:
                                   eval "$(npm run -s services -- env)"

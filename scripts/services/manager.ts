@@ -4,6 +4,7 @@ import { ensureDir, repoRoot, type CacheLayout } from "./cache.js";
 import { createKafkaService } from "./kafka.js";
 import { createMinioService } from "./minio.js";
 import { createPostgresService } from "./postgres.js";
+import { createVaultService } from "./vault.js";
 import { isRunning, pickPort, sleep, type RecordedProcess } from "./processes.js";
 import type { ServiceDriver } from "./service.js";
 import { readState, SERVICE_NAMES, writeState, type InstanceState, type ServiceName } from "./state.js";
@@ -66,6 +67,7 @@ export function createServiceManager(deps: { layout: CacheLayout }): ServiceMana
     postgres: createPostgresService({ layout }),
     kafka: createKafkaService({ layout }),
     minio: createMinioService({ layout }),
+    vault: createVaultService({ layout }),
   };
   const load = () => readState(layout.stateFile, repoRoot);
 

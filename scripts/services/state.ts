@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { RecordedProcess } from "./processes.js";
 
-export const SERVICE_NAMES = ["postgres", "kafka", "minio"] as const;
+export const SERVICE_NAMES = ["postgres", "kafka", "minio", "vault"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface PostgresState {
@@ -25,6 +25,12 @@ export interface MinioState {
   process?: RecordedProcess;
 }
 
+export interface VaultState {
+  port: number;
+  rootToken: string;
+  process?: RecordedProcess;
+}
+
 /**
  * One file per instance. Ports and credentials stay after `down` so a restart keeps the same
  * URLs and the data directories stay valid; `process` is present only while running.
@@ -35,6 +41,7 @@ export interface InstanceState {
   postgres?: PostgresState;
   kafka?: KafkaState;
   minio?: MinioState;
+  vault?: VaultState;
 }
 
 export function readState(file: string, checkout: string): InstanceState {

@@ -28,9 +28,10 @@ export interface SegmentInput {
   previous: string | undefined;
 }
 
+/** The ledger key as the sealer uses it (any Signer: the manifest is signed with the batch API). */
 export interface ManifestSigner {
   readonly publicKey: Uint8Array;
-  sign(message: Uint8Array): Uint8Array;
+  signMany(messages: Uint8Array[]): Promise<Uint8Array[]>;
 }
 
 export interface BuiltBundle {
@@ -79,9 +80,15 @@ export function prepareBundle(input: SegmentInput): PreparedBundle {
   return { files, manifest, text: formatManifestText(manifest), keyName: manifestKeyName(checkpoint.origin) };
 }
 
-/** The manifest note: its text and one signature line under the archive key name. */
-export function signManifest(prepared: Pick<PreparedBundle, "text" | "keyName">, signer: ManifestSigner): string {
-  return formatNote(prepared.text, [{ name: prepared.keyName, keyHash: noteKeyHash(prepared.keyName, signer.publicKey), signature: signer.sign(utf8(prepared.text)) }]);
+/** The manifest note: its text and one signature line (`signature` over the text) under the archive key name. */
+export function manifestNote(prepared: Pick<PreparedBundle, "text" | "keyName">, publicKey: Uint8Array, signature: Uint8Array): string {
+  return formatNote(prepared.text, [{ name: prepared.keyName, keyHash: noteKeyHash(prepared.keyName, publicKey), signature }]);
+}
+
+/** Signs the manifest text with the ledger key and returns the manifest note. */
+export async function signManifest(prepared: Pick<PreparedBundle, "text" | "keyName">, signer: ManifestSigner): Promise<string> {
+  const [signature] = await signer.signMany([utf8(prepared.text)]);
+  return manifestNote(prepared, signer.publicKey, signature!);
 }
 
 export function finishBundle(prepared: PreparedBundle, manifestNote: string): BuiltBundle {
@@ -95,7 +102,7 @@ export function finishBundle(prepared: PreparedBundle, manifestNote: string): Bu
  * (canonical JSON lines, fixed tar attributes, Ed25519's deterministic signatures), so a
  * sealer that crashed can rebuild and compare with what it uploaded.
  */
-export function buildBundle(input: SegmentInput, signer: ManifestSigner): BuiltBundle {
+export function buildBundle(input: SegmentInput, key: { publicKey: Uint8Array; sign(message: Uint8Array): Uint8Array }): BuiltBundle {
   const prepared = prepareBundle(input);
-  return finishBundle(prepared, signManifest(prepared, signer));
+  return finishBundle(prepared, manifestNote(prepared, key.publicKey, key.sign(utf8(prepared.text))));
 }

@@ -76,7 +76,7 @@ export function createBundleWorkers(size = 1): BundleWorkers {
       const { id, result } = await post<{ text: string; keyName: string }>(worker, { kind: "prepare", input });
       let note: string;
       try {
-        note = signManifest(result, signer);
+        note = await signManifest(result, signer);
       } catch (error) {
         await post(worker, { kind: "drop", job: id });
         throw error;

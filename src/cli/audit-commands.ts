@@ -121,13 +121,15 @@ export function registerAuditCommands(program: Command): void {
     .command("witness")
     .description("run a C2SP tlog-witness that cosigns the checkpoints of the logs it is given")
     .requiredOption("--name <name>", "the witness's key name, e.g. witness.example.org/w1")
-    .requiredOption("--key-file <path>", "its Ed25519 PKCS#8 PEM key (created on first run)")
+    .option("--key <uri>", "its Ed25519 key as a URI: file:, env:, pkcs11:, vault-transit:, awskms: (docs/operations.md, Key management); default $ANNAL_WITNESS_KEY")
+    .option("--key-file <path>", "its Ed25519 PKCS#8 PEM key file (created on first run)")
     .requiredOption("--state-dir <dir>", "where it remembers the last cosigned checkpoint of each log")
     .requiredOption("--log <vkey>", "verifier key of a log to witness (its name is the log's origin); repeatable", (v: string, p: string[]) => [...p, v], [])
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", (v) => Number(v), 7380)
-    .action(async (opts: { name: string; keyFile: string; stateDir: string; log: string[]; host: string; port: number }) => {
-      const running = await serveWitness({ ...opts, logs: opts.log, log: (line) => console.error(JSON.stringify(line)) });
+    .action(async (opts: { name: string; key?: string; keyFile?: string; stateDir: string; log: string[]; host: string; port: number }) => {
+      const key = opts.key ?? (opts.keyFile === undefined ? process.env.ANNAL_WITNESS_KEY || undefined : undefined);
+      const running = await serveWitness({ ...opts, key, logs: opts.log, log: (line) => console.error(JSON.stringify(line)) });
       console.log(`witness listening at ${running.url}; cosigner verifier key: ${running.verifierKey}`);
       const stop = () => void running.close().then(() => process.exit(0));
       process.on("SIGINT", stop);

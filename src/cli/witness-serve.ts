@@ -1,16 +1,21 @@
 import { generateKeyPairSync } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { startServer, type RunningServer } from "../api/serve.js";
 import { parseVerifierKey } from "../core/index.js";
-import { createKeySigner, parsePkcs8Pem } from "../keys/index.js";
+import { openSigner, type Signer } from "../keys/index.js";
 import { formatCosignerVerifierKey } from "../verify/index.js";
 import { createWitnessApp } from "../witness/app.js";
 import { openFileWitnessState } from "../witness/state.js";
 
 export interface WitnessServeOptions {
   name: string;
-  keyFile: string;
+  /** A PKCS#8 PEM file, created on first run (mode 0600) when absent. */
+  keyFile?: string | undefined;
+  /** Any key URI openSigner opens (file:, env:, pkcs11:, vault-transit:, awskms:): never created. */
+  key?: string | undefined;
+  /** Where the key provider reads env: keys and credentials; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
   stateDir: string;
   /** Verifier keys of the logs to witness; each log's origin is its key name. */
   logs: string[];
@@ -20,12 +25,24 @@ export interface WitnessServeOptions {
 }
 
 /**
- * Runs a witness: its own Ed25519 key (PKCS#8 PEM, created on first run with mode 0600),
- * its own state directory, on loopback unless told otherwise. The operator publishes
- * the printed cosigner verifier key.
+ * Runs a witness: its own Ed25519 key (a key URI, e.g. in a KMS: it signs about one
+ * checkpoint a second; or a PKCS#8 PEM file created on first run with mode 0600), its own
+ * state directory, on loopback unless told otherwise. The operator publishes the printed
+ * cosigner verifier key.
  */
 export async function serveWitness(options: WitnessServeOptions): Promise<RunningServer & { verifierKey: string }> {
-  const signer = createKeySigner(parsePkcs8Pem(await loadOrCreateKey(options.keyFile), options.keyFile), { noteName: options.name });
+  if ((options.key === undefined) === (options.keyFile === undefined)) throw new Error("give the witness key as one of --key <uri> or --key-file <path>");
+  if (options.keyFile !== undefined) await createKeyIfAbsent(options.keyFile);
+  const signer = await openSigner(options.key ?? `file:${options.keyFile!}`, { noteName: options.name, ...(options.env ? { env: options.env } : {}) });
+  try {
+    return await serveWith(signer, options);
+  } catch (error) {
+    await signer.close();
+    throw error;
+  }
+}
+
+async function serveWith(signer: Signer, options: WitnessServeOptions): Promise<RunningServer & { verifierKey: string }> {
   const logs = options.logs.map((vkey) => {
     const parsed = parseVerifierKey(vkey);
     if (!parsed) throw new Error(`--log ${vkey} is not a C2SP Ed25519 verifier key`);
@@ -35,7 +52,7 @@ export async function serveWitness(options: WitnessServeOptions): Promise<Runnin
   const state = await openFileWitnessState(options.stateDir);
   const app = createWitnessApp({
     state,
-    cosigner: { name: options.name, publicKey: signer.publicKey, sign: (message) => signer.sign(message) },
+    cosigner: { name: options.name, publicKey: signer.publicKey, sign: async (message) => (await signer.signMany([message]))[0]! },
     logs,
     now: () => Math.floor(Date.now() / 1000),
     ...(options.log ? { onEvent: options.log } : {}),
@@ -53,18 +70,19 @@ export async function serveWitness(options: WitnessServeOptions): Promise<Runnin
     async close() {
       await server.close();
       await state.close();
+      await signer.close();
     },
   };
 }
 
-async function loadOrCreateKey(path: string): Promise<string> {
+async function createKeyIfAbsent(path: string): Promise<void> {
   try {
-    return await readFile(path, "utf8");
+    await access(path);
+    return;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const pem = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, pem, { mode: 0o600, flag: "wx" });
-  return pem;
 }

@@ -33,7 +33,6 @@ export function createKeySigner(privateKey: KeyObject, options: KeySignerOptions
     publicKey,
     noteName: options.noteName,
     development: options.development ?? false,
-    sign: signOne,
     signMany: (messages) => (pool && messages.length >= MIN_WORKER_BATCH ? pool.signMany(messages) : Promise.resolve(messages.map(signOne))),
     close: () => pool?.close() ?? Promise.resolve(),
   };
@@ -47,7 +46,7 @@ export function parsePkcs8Pem(pem: string, source: string): KeyObject {
   }
 }
 
-/** Loads a PKCS#8 PEM Ed25519 key from a file. */
+/** Loads a PKCS#8 PEM Ed25519 key from a file (the `file:` provider). */
 export async function loadKeyFile(path: string, noteName: string, signWorkers = 0): Promise<Signer> {
   const pem = await readFile(path, "utf8").catch((cause: unknown) => {
     throw new LedgerError("ERR_CONFIG", `cannot read signing key file ${path}`, { cause });

@@ -57,10 +57,14 @@ export function cosignedMessage(body: string, timestamp: number): Uint8Array {
 
 /** Signs `body` as the cosigner and returns the note signature line (ending in "\n"). */
 export function cosign(body: string, cosigner: CosignerKey & { sign(message: Uint8Array): Uint8Array }, timestamp: number): string {
+  return cosignatureLine(cosigner, timestamp, cosigner.sign(cosignedMessage(body, timestamp)));
+}
+
+/** The note signature line of a cosignature: `signature` is the cosigner's Ed25519 signature of cosignedMessage(body, timestamp). */
+export function cosignatureLine(cosigner: CosignerKey, timestamp: number, signature: Uint8Array): string {
   const stamp = new Uint8Array(8);
   new DataView(stamp.buffer).setBigUint64(0, BigInt(timestamp));
-  const signature = concatBytes(stamp, cosigner.sign(cosignedMessage(body, timestamp)));
-  return formatSignatureLine({ name: cosigner.name, keyHash: cosignatureKeyHash(cosigner.name, cosigner.publicKey), signature });
+  return formatSignatureLine({ name: cosigner.name, keyHash: cosignatureKeyHash(cosigner.name, cosigner.publicKey), signature: concatBytes(stamp, signature) });
 }
 
 export type CosignatureResult = { ok: true; timestamp: number } | { ok: false; reason: string };

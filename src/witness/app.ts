@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { parseVerifierKey, verifyConsistencyProof, fromBase64, type SignatureVerifier } from "../core/index.js";
 import { verifyCheckpointNote } from "../verify/checkpoint.js";
-import { cosign, formatCosignerVerifierKey, type CosignerKey } from "../verify/cosignature.js";
+import { cosignatureLine, cosignedMessage, formatCosignerVerifierKey, type CosignerKey } from "../verify/cosignature.js";
 import type { TrustedKey } from "../verify/keys.js";
 import { keyIdOf } from "../core/index.js";
 import { parseAddCheckpointBody, TLOG_SIZE_CONTENT_TYPE } from "./protocol.js";
@@ -15,7 +15,8 @@ export interface WitnessedLog {
 
 export interface WitnessDeps {
   state: WitnessState;
-  cosigner: CosignerKey & { sign(message: Uint8Array): Uint8Array };
+  /** The witness key: `sign` may answer later (a key in an HSM or a KMS, through openSigner). */
+  cosigner: CosignerKey & { sign(message: Uint8Array): Uint8Array | Promise<Uint8Array> };
   logs: readonly WitnessedLog[];
   /** POSIX seconds; the cosignature's timestamp. */
   now(): number;
@@ -69,7 +70,7 @@ export function createWitnessApp(deps: WitnessDeps): Hono {
     if (oldSize > checkpoint.treeSize) return refuse(400, `old size ${oldSize} is larger than the checkpoint's ${checkpoint.treeSize}`, checkpoint.origin);
 
     const newRoot = fromBase64(checkpoint.rootHash)!;
-    const outcome = await deps.state.update<Outcome>(checkpoint.origin, (current) => {
+    const outcome = await deps.state.update<Outcome>(checkpoint.origin, async (current) => {
       const currentSize = current?.treeSize ?? 0;
       if (oldSize !== currentSize) return { result: { status: 409, size: currentSize, reason: `old size ${oldSize} is not the latest cosigned size ${currentSize}` } };
       if (current && oldSize === checkpoint.treeSize && current.rootHash !== checkpoint.rootHash) {
@@ -82,7 +83,8 @@ export function createWitnessApp(deps: WitnessDeps): Hono {
         return { result: { status: 422, reason: "the proof must be empty when the old size is zero" } };
       }
       const timestamp = deps.now();
-      const line = cosign(request.body, deps.cosigner, timestamp);
+      // Signed under the log's lock, before the new size is persisted: a failed signature persists nothing.
+      const line = cosignatureLine(deps.cosigner, timestamp, await deps.cosigner.sign(cosignedMessage(request.body, timestamp)));
       return {
         next: { origin: checkpoint.origin, treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash, body: request.body, cosignedAt: timestamp },
         result: { status: 200, line },

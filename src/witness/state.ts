@@ -13,6 +13,8 @@ export interface WitnessedCheckpoint {
   cosignedAt: number;
 }
 
+type Decision<T> = { next?: WitnessedCheckpoint; result: T };
+
 export interface WitnessState {
   get(origin: string): Promise<WitnessedCheckpoint | undefined>;
   /**
@@ -21,7 +23,7 @@ export interface WitnessState {
    * new one are one atomic step, which the spec requires: otherwise two requests could
    * both pass the check and the later write would roll the witness back.
    */
-  update<T>(origin: string, decide: (current: WitnessedCheckpoint | undefined) => { next?: WitnessedCheckpoint; result: T }): Promise<T>;
+  update<T>(origin: string, decide: (current: WitnessedCheckpoint | undefined) => Decision<T> | Promise<Decision<T>>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,7 @@ export async function openFileWitnessState(dir: string): Promise<WitnessState> {
     update(origin, decide) {
       const previous = chains.get(origin) ?? Promise.resolve();
       const run = previous.then(async () => {
-        const { next, result } = decide(await get(origin));
+        const { next, result } = await decide(await get(origin));
         if (next) await persist(next);
         return result;
       });

@@ -142,7 +142,7 @@ describe("a hostile producer against the verifying consumer", () => {
       const position = positionOf(source[0]![target]!);
       const record = JSON.parse(decoder.decode(source[0]![target]!.value!)) as EventRecord;
       // A canonical signature of the right length that is simply not the ledger's.
-      const forged = JSON.stringify({ ...record, signature: toBase64(annal.signer.sign(new Uint8Array(32).fill(1))) });
+      const forged = JSON.stringify({ ...record, signature: toBase64((await annal.signer.signMany([new Uint8Array(32).fill(1)]))[0]!) });
       const topic = await hostileTopic(edited((rs) => rs.map((r, k) => outgoing(r, k === target ? { value: forged } : {}))));
       const result = await consumeAll(kafka, topic, trustOf(annal), { verifySignatures });
       expect(result.error).toMatchObject({ code: "ERR_KAFKA_TAMPER", details: { position } });
@@ -170,7 +170,7 @@ describe("a hostile producer against the verifying consumer", () => {
     const data = { amount: -1_000_000 };
     const forged: EventRecord = { ...original, data, dataHash: toBase64(computeDataHash(fromBase64(original.dataSalt!)!, data)) };
     forged.hash = toBase64(computeEventHash(forged));
-    forged.signature = toBase64(annal.signer.sign(fromBase64(forged.hash)!));
+    forged.signature = toBase64((await annal.signer.signMany([fromBase64(forged.hash)!]))[0]!);
     const headers = { ...source[0]![target]!.headers, annal_hash: new TextEncoder().encode(forged.hash) };
     const topic = await hostileTopic(
       edited((rs) => {

@@ -12,6 +12,7 @@ const HOW_TO = {
   postgres: "run `npm run services -- up postgres` (or set DATABASE_URL)",
   kafka: "run `npm run services -- up kafka` (or set KAFKA_BROKERS)",
   minio: "run `npm run services -- up minio` (or set S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY)",
+  vault: "run `npm run services -- up vault` (builds Vault from the Go module proxy; or set VAULT_ADDR and VAULT_TOKEN to a Vault whose token may mount secrets engines)",
 } satisfies Record<ServiceName, string>;
 
 function selectedServices(env: NodeJS.ProcessEnv): Set<ServiceName> {
@@ -30,6 +31,7 @@ function fromEnvironment(env: Record<string, string | undefined>): Partial<{ [K 
   const s3 = [env.S3_ENDPOINT, env.S3_ACCESS_KEY, env.S3_SECRET_KEY];
   if (s3.every(Boolean)) given.minio = { S3_ENDPOINT: s3[0]!, S3_ACCESS_KEY: s3[1]!, S3_SECRET_KEY: s3[2]! };
   else if (s3.some(Boolean)) throw new Error("S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY must be set together (or none, to let the suite start MinIO)");
+  if (env.VAULT_ADDR && env.VAULT_TOKEN) given.vault = { VAULT_ADDR: env.VAULT_ADDR, VAULT_TOKEN: env.VAULT_TOKEN };
   return given;
 }
 
@@ -43,6 +45,8 @@ function toProvided(vars: Record<string, string> | undefined, name: ServiceName,
       return { ok: true, brokers: vars.KAFKA_BROKERS!.split(",").map((b) => b.trim()).filter(Boolean) };
     case "minio":
       return { ok: true, endpoint: vars.S3_ENDPOINT!, accessKey: vars.S3_ACCESS_KEY!, secretKey: vars.S3_SECRET_KEY! };
+    case "vault":
+      return { ok: true, addr: vars.VAULT_ADDR!, token: vars.VAULT_TOKEN! };
   }
 }
 
@@ -68,7 +72,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const running = manager.env();
   const varsFor = (name: ServiceName): Record<string, string> | undefined => {
     if (given[name]) return given[name];
-    const keys = { postgres: ["DATABASE_URL"], kafka: ["KAFKA_BROKERS"], minio: ["S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"] }[name];
+    const keys = { postgres: ["DATABASE_URL"], kafka: ["KAFKA_BROKERS"], minio: ["S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"], vault: ["VAULT_ADDR", "VAULT_TOKEN"] }[name];
     return keys.every((key) => running[key]) ? Object.fromEntries(keys.map((key) => [key, running[key]!])) : undefined;
   };
   const why = (name: ServiceName) => (selected.has(name) ? "it did not come up" : `ANNAL_TEST_SERVICES=${process.env.ANNAL_TEST_SERVICES} leaves it out`);
@@ -76,6 +80,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     postgres: toProvided(varsFor("postgres"), "postgres", why("postgres")) as ProvidedServices["postgres"],
     kafka: toProvided(varsFor("kafka"), "kafka", why("kafka")) as ProvidedServices["kafka"],
     s3: toProvided(varsFor("minio"), "minio", why("minio")) as ProvidedServices["s3"],
+    vault: toProvided(varsFor("vault"), "vault", why("vault")) as ProvidedServices["vault"],
   });
   // Every server's log in this run lands here (log-capture.ts); the teardown scans it all.
   const logDir = await mkdtemp(join(tmpdir(), "annal-test-logs-"));

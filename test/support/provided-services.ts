@@ -9,6 +9,8 @@ export interface ProvidedServices {
   postgres: Provided<{ url: string }>;
   kafka: Provided<{ brokers: string[] }>;
   s3: Provided<{ endpoint: string; accessKey: string; secretKey: string }>;
+  /** A Vault (the suite's dev server) and a token that may mount secrets engines. */
+  vault: Provided<{ addr: string; token: string }>;
 }
 
 declare module "vitest" {

@@ -41,7 +41,25 @@ describe("production refusal", () => {
   });
 
   it("refuses the generated development signing key", () => {
-    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined })).toEqual(["the signing key is the generated development key: set ANNAL_SIGNING_KEY_FILE to the production ledger key"]);
+    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined })).toEqual(["the signing key is the generated development key: set ANNAL_SIGNING_KEY (a key URI, e.g. pkcs11:…) or ANNAL_SIGNING_KEY_FILE to the production ledger key"]);
+  });
+
+  it("takes the ledger key as a URI (ANNAL_SIGNING_KEY), and the file name as file:", () => {
+    expect(loadConfig({ ANNAL_SIGNING_KEY_FILE: "/run/k.pem" }).signingKey).toBe("file:/run/k.pem");
+    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined, ANNAL_SIGNING_KEY: "awskms:alias/annal?region=eu-west-1" })).toEqual([]);
+    expect(() => loadConfig({ ANNAL_SIGNING_KEY: "s3kms:nope" })).toThrow(/unknown signing key URI scheme/);
+    expect(() => loadConfig({ ANNAL_SIGNING_KEY: "env:K", ANNAL_SIGNING_KEY_FILE: "/k.pem" })).toThrow(/not both/);
+  });
+
+  it("refuses an HSM PIN in the key URI (pin-value), and /admin/config masks it", () => {
+    const uri = "pkcs11:token=annal;object=ledger?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=S3cretPin9912";
+    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined, ANNAL_SIGNING_KEY: uri })).toEqual([
+      "ANNAL_SIGNING_KEY carries the HSM PIN in the URI (pin-value): use pin-source=<file> (mode 0600) instead",
+    ]);
+    expect(problemsWith({ ANNAL_SIGNING_KEY_FILE: undefined, ANNAL_SIGNING_KEY: uri.replace("pin-value=S3cretPin9912", "pin-source=/run/secrets/pin") })).toEqual([]);
+    const masked = JSON.stringify(maskedConfig(loadConfig({ ANNAL_SIGNING_KEY: uri })));
+    expect(masked).not.toContain("S3cretPin9912");
+    expect(masked).toContain("pin-value=****");
   });
 
   it("refuses the embedded PostgreSQL", () => {
