@@ -6,6 +6,8 @@ import { loadConfig } from "../config.js";
 import { isLedgerError } from "../core/index.js";
 import { createListeningWakeup } from "../follower/index.js";
 import { createKafkajsPort, createRelayService } from "../relay/index.js";
+import { kafkaSasl, openConfiguredSecrets } from "../secrets/index.js";
+import { createDatabasePassword } from "../store/postgres/rotating-password.js";
 import { createHttpBackfill, createVerifyingConsumer, type Incident, type KafkaTrust } from "../relay/consumer/index.js";
 import { isMigrated } from "../store/postgres/migrate.js";
 import { createClient, createPool } from "../store/postgres/pool.js";
@@ -28,16 +30,20 @@ export function registerKafkaCommands(program: Command): void {
       if (config.databaseUrl === undefined) throw new InvalidArgumentError("DATABASE_URL is required (the relay follows an existing ledger's database)");
       if (config.kafkaBrokers.length === 0) throw new InvalidArgumentError("ANNAL_KAFKA_BROKERS is required");
       const url = config.databaseUrl;
-      const pool = createPool({ connectionString: url, role: config.databaseRole, max: 4, applicationName: "annal-relay" });
+      // Credentials from their providers (ANNAL_DB_PASSWORD, ANNAL_KAFKA_SASL_PASSWORD), rotated without a restart.
+      const secrets = await openConfiguredSecrets(config, logger);
+      const password = secrets.databasePassword === undefined ? undefined : createDatabasePassword(secrets.databasePassword);
+      const pool = createPool({ connectionString: url, role: config.databaseRole, max: 4, applicationName: "annal-relay", password });
       if (!(await isMigrated(pool))) {
         await pool.end();
+        await secrets.close();
         throw new InvalidArgumentError("the database is not migrated: run `annal migrate` (or start `annal serve` once)");
       }
-      const connect = () => createClient({ connectionString: url, role: config.databaseRole, applicationName: "annal-relay" });
+      const connect = () => createClient({ connectionString: url, role: config.databaseRole, applicationName: "annal-relay", password });
       const wakeup = createListeningWakeup(connect, (error) => logger.warn({ err: error }, "LISTEN connection lost; polling until it is back"));
       const relay = createRelayService(
         { pool, connect, wakeup, logger },
-        { brokers: config.kafkaBrokers, topic: config.kafkaTopic, origin: config.origin, partitions: config.kafkaPartitions, controlIntervalMs: config.kafkaControlIntervalMs },
+        { brokers: config.kafkaBrokers, topic: config.kafkaTopic, origin: config.origin, partitions: config.kafkaPartitions, controlIntervalMs: config.kafkaControlIntervalMs, ...kafkaSasl(config, secrets) },
       );
       relay.start();
       logger.info({ topic: config.kafkaTopic, brokers: config.kafkaBrokers }, "relay started");
@@ -45,7 +51,9 @@ export function registerKafkaCommands(program: Command): void {
         await relay.stop();
         await wakeup.close();
         await pool.end();
+        await secrets.close();
       });
+      process.on("SIGHUP", () => void secrets.refresh().then((changed) => logger.info({ changed }, "SIGHUP: credentials re-read"), (error: unknown) => logger.error({ err: error }, "SIGHUP: re-reading credentials failed")));
       void relay.follower?.done.then(() => {
         if (relay.follower?.state === "failed") {
           logger.error({ code: relay.follower.error?.code, position: relay.follower.error?.details?.["position"] }, "relay stopped on an error");

@@ -14,8 +14,7 @@ import { openAccess } from "./access.js";
 import { createCoreSealer } from "./archive-commands.js";
 import type { SealerService } from "../archive/sealer.js";
 import { createRelayService, type RelayService } from "../relay/index.js";
-import type { SASLOptions } from "kafkajs";
-import type { ConfiguredSecrets } from "../secrets/index.js";
+import { kafkaSasl, type ConfiguredSecrets } from "../secrets/index.js";
 
 export interface RunningAnnal {
   url: string;
@@ -131,22 +130,6 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
 
 function secretValues(secrets: ConfiguredSecrets): string[] {
   return secrets.all.map((s) => s.current().reveal());
-}
-
-/** kafkajs reads `password` when each connection authenticates: the getter gives the current value. */
-function kafkaSasl(config: AnnalConfig, secrets: ConfiguredSecrets): { sasl?: SASLOptions } {
-  const password = secrets.kafkaSaslPassword;
-  if (config.kafkaSasl === undefined || password === undefined) return {};
-  const { mechanism, username } = config.kafkaSasl;
-  return {
-    sasl: {
-      mechanism,
-      username,
-      get password() {
-        return password.current().reveal();
-      },
-    },
-  };
 }
 
 function urlHost(host: string): string {

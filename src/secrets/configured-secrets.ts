@@ -1,3 +1,4 @@
+import type { SASLOptions } from "kafkajs";
 import type { Logger } from "pino";
 import { LedgerError } from "../core/index.js";
 import { SECRET_SETTINGS, secretValueProblems, type AnnalConfig } from "../config.js";
@@ -58,6 +59,25 @@ export async function openConfiguredSecrets(config: AnnalConfig, logger: Logger,
     },
     async close() {
       await Promise.all(all.map((w) => w.close()));
+    },
+  };
+}
+
+/**
+ * The relay's Kafka SASL options: kafkajs reads `password` when each broker connection
+ * authenticates, so a getter gives new connections the current (rotated) value.
+ */
+export function kafkaSasl(config: AnnalConfig, secrets: ConfiguredSecrets): { sasl?: SASLOptions } {
+  const password = secrets.kafkaSaslPassword;
+  if (config.kafkaSasl === undefined || password === undefined) return {};
+  const { mechanism, username } = config.kafkaSasl;
+  return {
+    sasl: {
+      mechanism,
+      username,
+      get password() {
+        return password.current().reveal();
+      },
     },
   };
 }

@@ -6,5 +6,5 @@ export { createVaultKvSecretProvider, type VaultKvOptions } from "./vault-kv-sec
 export { createMemorySecretProvider, type MemorySecretProvider } from "./memory-secret.js";
 export { openSecretProvider, isSecretUri, SECRET_SCHEMES, type OpenSecretOptions } from "./open-secret.js";
 export { watchSecret, type WatchedSecret, type WatchOptions } from "./watched-secret.js";
-export { openConfiguredSecrets, type ConfiguredSecrets } from "./configured-secrets.js";
+export { kafkaSasl, openConfiguredSecrets, type ConfiguredSecrets } from "./configured-secrets.js";
 export { createLogRedaction, type LogRedaction } from "./log-redaction.js";
