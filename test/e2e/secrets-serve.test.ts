@@ -100,5 +100,8 @@ describe("annal serve with its database password from a file", () => {
     expect(server!.process.exitCode).toBeNull();
     const text = await (await fetch(`${server!.url}/admin/config`)).text();
     expect(text).not.toContain(second);
+    const metrics = await (await fetch(`${server!.url}/metrics`)).text();
+    expect(metrics).toContain("annal_events_appended_total");
+    for (const secret of [first, second]) expect(metrics).not.toContain(secret);
   });
 });

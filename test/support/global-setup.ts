@@ -90,6 +90,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (postgresUrl) runSecrets.push({ label: "the suite's PostgreSQL password", value: decodeURIComponent(new URL(postgresUrl).password) });
   const s3Secret = varsFor("minio")?.S3_SECRET_KEY;
   if (s3Secret) runSecrets.push({ label: "the suite's S3 secret key", value: s3Secret });
+  const vaultToken = varsFor("vault")?.VAULT_TOKEN;
+  if (vaultToken) runSecrets.push({ label: "the suite's Vault root token", value: vaultToken });
   return async () => {
     try {
       await assertNoSecretsLogged(logDir, runSecrets);
