@@ -6,7 +6,6 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cosign } from "../../src/verify/index.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
@@ -24,8 +23,9 @@ import { eventually, leaseConnector } from "../support/followers.js";
 import { runCli, startServerProcess } from "../support/processes.js";
 import { createTestDatabase, s3Config } from "../support/services.js";
 import { createLockedBucket } from "../support/archive.js";
+import { captureLogger } from "../support/log-capture.js";
 
-const logger = pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" });
+const logger = captureLogger("archive");
 
 function sealerFor(annal: TestAnnal, store: ObjectStore, options: { witnesses?: string[]; segmentEvents?: number } = {}): SealerService {
   return createSealerService(

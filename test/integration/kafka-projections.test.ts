@@ -1,5 +1,4 @@
 import pg from "pg";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toBase64 } from "../../src/core/index.js";
 import { createLocalWakeup } from "../../src/follower/index.js";
@@ -14,8 +13,9 @@ import { eventually, leaseConnector } from "../support/followers.js";
 import { trustOf } from "../support/kafka.js";
 import { runCli } from "../support/processes.js";
 import { createTestDatabase, kafkaBrokers, randomName } from "../support/services.js";
+import { captureLogger } from "../support/log-capture.js";
 
-const logger = pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" });
+const logger = captureLogger("kafka-projections");
 let annal: TestAnnal;
 let kafka: KafkaPort;
 let projections: ProjectionService | undefined;

@@ -1,12 +1,12 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAnnal, type AnnalCore } from "../../src/annal.js";
 import { loadConfig } from "../../src/config.js";
 import { createTestDatabase } from "../support/services.js";
 import { runCli } from "../support/processes.js";
+import { captureLogger } from "../support/log-capture.js";
 
 // Two ledgers (two "instances") on one database: the optimistic batch path of each must
 // lose its races to the other cleanly, with one gap-free chain as the result.
@@ -22,7 +22,7 @@ beforeAll(async () => {
   const open = async (commitMode: "sync" | "flush") =>
     openAnnal(
       loadConfig({ DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-multi-")), ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_COMMIT_MODE: commitMode }),
-      pino({ level: "silent" }),
+      captureLogger("multi-instance"),
     );
   // One instance in each commit mode, so both are exercised, and together.
   a = await open("sync");

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafkajsPort, createRelayService, type KafkaPort } from "../../src/relay/index.js";
 import { resolveCacheLayout, type CacheLayout } from "../../scripts/services/cache.js";
@@ -12,6 +11,7 @@ import { startTestAnnal, type TestAnnal } from "../support/annal.js";
 import { eventually, leaseConnector } from "../support/followers.js";
 import { consumeAll, trustOf } from "../support/kafka.js";
 import { randomName } from "../support/services.js";
+import { captureLogger } from "../support/log-capture.js";
 
 // A broker of its own (same machinery as the suite's, its own ports and data), so that
 // stopping it for 30 s disturbs no other test.
@@ -42,7 +42,7 @@ describe("the broker stopped for 30 s under appends", () => {
   it("appends go on; when it returns the relay catches up in order and nothing is lost", async () => {
     const topic = randomName("outage");
     const relay = createRelayService(
-      { pool: annal.pool, connect: leaseConnector(annal), logger: pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" }) },
+      { pool: annal.pool, connect: leaseConnector(annal), logger: captureLogger("relay-broker-outage") },
       { brokers: [`127.0.0.1:${state!.port}`], topic, origin: annal.config.origin, partitions: 3, controlIntervalMs: 500, pollIntervalMs: 50, backoff: { initialMs: 200, maxMs: 2_000 } },
     );
     relay.start();

@@ -1,5 +1,4 @@
 import pg from "pg";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tryAcquireLease } from "../../src/follower/lease.js";
 import { createKafkajsPort, createRelayHandler, createRelayService, ensureTopic, partitionFor, relayFollowerName, type KafkaPort, type RelayService } from "../../src/relay/index.js";
@@ -7,8 +6,9 @@ import { startTestAnnal, type TestAnnal } from "../support/annal.js";
 import { consumeAll, ledgerBackfill, trustOf } from "../support/kafka.js";
 import { eventually, leaseConnector } from "../support/followers.js";
 import { kafkaBrokers, randomName } from "../support/services.js";
+import { captureLogger } from "../support/log-capture.js";
 
-const logger = pino({ level: process.env.ANNAL_TEST_LOG ?? "silent" });
+const logger = captureLogger("relay");
 let kafka: KafkaPort;
 const topics: string[] = [];
 
