@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { ensureDir, type CacheLayout } from "./cache.js";
 import { spawnDetached, stopProcess, waitUntilReady, type RecordedProcess } from "./processes.js";
@@ -48,12 +48,14 @@ export async function ensureVaultBinary(layout: CacheLayout): Promise<string> {
   const moduleDir = async (module: string, version: string) => (JSON.parse(await go(["mod", "download", "-json", `${module}@${version}`], versionDir)) as { Dir: string }).Dir;
   try {
     await run("cp", ["-R", await moduleDir("github.com/hashicorp/vault", VAULT_VERSION), src]);
+    await run("chmod", ["-R", "u+w", src]); // the module cache is read-only
     for (const [module, version, dir] of SUB_MODULES) {
       const target = join(src, dir);
       rmSync(target, { recursive: true, force: true });
+      ensureDir(dirname(target));
       await run("cp", ["-R", await moduleDir(module, version), target]);
+      await run("chmod", ["-R", "u+w", target]);
     }
-    await run("chmod", ["-R", "u+w", src]); // the module cache is read-only
     for (const [file, from, to] of SDK_PATCHES) {
       const path = join(src, file);
       const text = readFileSync(path, "utf8");
