@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { ensureDir, type CacheLayout } from "./cache.js";
 import { spawnDetached, stopProcess, waitUntilReady, type RecordedProcess } from "./processes.js";
@@ -13,9 +13,10 @@ import type { VaultState } from "./state.js";
  * go.mod has replace directives to ./api, ./api/auth/* and ./sdk, sub-modules the module
  * zip leaves out), so the recipe rebuilds the source tree: the vault module, then each
  * sub-module at the version go.mod requires, copied where the replace directives point.
- * The published sdk v0.21.0 is a little newer than the one v1.21.4 was tagged with (one
- * callback gained an argument); SDK_PATCHES adapts the two call sites. Vault's licence is
- * BUSL-1.1: we build it for our own tests, never ship it.
+ * v1.21.4 was tagged with an sdk from its release branch that no published sdk version
+ * matches: v0.20.0 lacks observation recording, v0.21.0 (the one go.mod names) changed two
+ * signatures. SDK_PATCHES adapts Vault's three call sites to v0.21.0 (none touches transit's
+ * signing). Vault's licence is BUSL-1.1: we build it for our own tests, never ship it.
  */
 export const VAULT_VERSION = "v1.21.4";
 const SUB_MODULES: Array<[module: string, version: string, dir: string]> = [
@@ -28,6 +29,8 @@ const SUB_MODULES: Array<[module: string, version: string, dir: string]> = [
 const SDK_PATCHES: Array<[file: string, from: string, to: string]> = [
   ["vault/identity_store.go", "ActivationFunc: iStore.activateDeduplication,", "ActivationFunc: func(ctx context.Context, req *logical.Request, _ string) error { return iStore.activateDeduplication(ctx, req) },"],
   ["vault/logical_system_activation_flags.go", "b.idStoreBackend.ActivationFunc(ctx, nil)", 'b.idStoreBackend.ActivationFunc(ctx, nil, "")'],
+  // sdk v0.21.0's RestorePolicy does not return the restored key's name (used for an observation only).
+  ["builtin/logical/transit/path_restore.go", "restoredKeyName, err := b.lm.RestorePolicy(", "restoredKeyName, err := keyName, b.lm.RestorePolicy("],
 ];
 
 const run = promisify(execFile);
@@ -45,12 +48,14 @@ export async function ensureVaultBinary(layout: CacheLayout): Promise<string> {
   const moduleDir = async (module: string, version: string) => (JSON.parse(await go(["mod", "download", "-json", `${module}@${version}`], versionDir)) as { Dir: string }).Dir;
   try {
     await run("cp", ["-R", await moduleDir("github.com/hashicorp/vault", VAULT_VERSION), src]);
+    await run("chmod", ["-R", "u+w", src]); // the module cache is read-only
     for (const [module, version, dir] of SUB_MODULES) {
       const target = join(src, dir);
       rmSync(target, { recursive: true, force: true });
+      ensureDir(dirname(target));
       await run("cp", ["-R", await moduleDir(module, version), target]);
+      await run("chmod", ["-R", "u+w", target]);
     }
-    await run("chmod", ["-R", "u+w", src]); // the module cache is read-only
     for (const [file, from, to] of SDK_PATCHES) {
       const path = join(src, file);
       const text = readFileSync(path, "utf8");

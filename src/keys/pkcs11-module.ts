@@ -80,7 +80,12 @@ export function koffiEntry(): string {
 export function openPkcs11Module(path: string): Pkcs11Module {
   let entry = loaded.get(path);
   if (entry === undefined) {
-    const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+    let koffi: typeof import("koffi");
+    try {
+      koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+    } catch (cause) {
+      throw new LedgerError("ERR_CONFIG", `pkcs11: keys need koffi's prebuilt binary for ${process.platform}-${process.arch}, which is not installed (npm ci installs it where koffi ships one)`, { cause });
+    }
     let lib: ReturnType<typeof koffi.load>;
     try {
       lib = koffi.load(path);

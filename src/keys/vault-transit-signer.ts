@@ -38,7 +38,9 @@ export async function openVaultTransitSigner(options: VaultTransitOptions): Prom
   const base = `${options.addr.replace(/\/+$/, "")}/v1/${options.mount}`;
   const where = `Vault transit key ${options.mount}/${options.key}`;
 
-  async function call(method: "GET" | "POST", path: string, body?: unknown): Promise<{ data?: unknown; errors?: string[] }> {
+  // At open, a refusal is configuration to fix (ERR_CONFIG); while signing it is the service
+  // refusing (an expired token): ERR_UNAVAILABLE, so an append answers 503, not 500.
+  async function call(method: "GET" | "POST", path: string, body?: unknown, atOpen = false): Promise<{ data?: unknown; errors?: string[] }> {
     const headers: Record<string, string> = { "X-Vault-Token": options.token(), "X-Vault-Request": "true" };
     if (options.namespace) headers["X-Vault-Namespace"] = options.namespace;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -53,11 +55,11 @@ export async function openVaultTransitSigner(options: VaultTransitOptions): Prom
     if (response.ok) return json;
     const reason = (json.errors ?? []).join("; ").slice(0, 300) || response.statusText;
     const retriable = response.status === 429 || response.status >= 500;
-    const code = retriable ? "ERR_UNAVAILABLE" : response.status === 404 || response.status === 403 || response.status === 400 ? "ERR_CONFIG" : "ERR_UNAVAILABLE";
+    const code = atOpen && !retriable ? "ERR_CONFIG" : "ERR_UNAVAILABLE";
     throw new LedgerError(code, `${where}: Vault answered ${response.status}: ${reason}`, { retriable, details: { status: response.status } });
   }
 
-  const key = (await call("GET", `keys/${encodeURIComponent(options.key)}`)).data as TransitKey | undefined;
+  const key = (await call("GET", `keys/${encodeURIComponent(options.key)}`, undefined, true)).data as TransitKey | undefined;
   if (key?.type !== "ed25519") throw new LedgerError("ERR_CONFIG", `${where} is of type ${key?.type ?? "unknown"}: Annal signs with ed25519 keys only`);
   if (key.derived) throw new LedgerError("ERR_CONFIG", `${where} is a derived key: use a non-derived ed25519 key`);
   const version = options.version ?? key.latest_version ?? 1;

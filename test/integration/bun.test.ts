@@ -1,3 +1,4 @@
+import { createPublicKey, verify } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -9,6 +10,7 @@ import { freePort } from "../../src/store/postgres/embedded.js";
 import { clientCredentialsToken } from "../support/annal.js";
 import { createTestDatabase } from "../support/services.js";
 import { BUN, startServerProcess, type ServerProcess } from "../support/processes.js";
+import { createSoftHsmToken } from "../support/softhsm.js";
 
 let server: ServerProcess | undefined;
 let issuerServer: Server | undefined;
@@ -52,5 +54,27 @@ describe("the service under Bun", () => {
     const read = (await (await fetch(`${server.url}/streams/bun-1/events`, { headers: { authorization: `Bearer ${token}` } })).json()) as { events: Array<{ data: unknown; position: number }> };
     expect(read.events).toHaveLength(1);
     expect(read.events[0]).toMatchObject({ position: 1, data: { runtime: "bun" } });
+  });
+
+  it("signs with a PKCS#11 key (SoftHSM2 through koffi) under Bun", async () => {
+    const token = await createSoftHsmToken("annal-bun");
+    const db = await createTestDatabase();
+    let bunServer: ServerProcess | undefined;
+    try {
+      await token.generateKey("ledger", "0b");
+      bunServer = await startServerProcess({ ANNAL_AUTH: "off", DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-bun-hsm-")), ANNAL_SIGNING_KEY: token.uri("ledger"), SOFTHSM2_CONF: token.conf }, "bun");
+      const appended = await fetch(`${bunServer.url}/streams/bun-hsm/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events: [{ type: "Greeted", data: {} }] }) });
+      expect(appended.status, bunServer.output()).toBe(201);
+      const pem = await token.readPublicKeyPem("0b");
+      const raw = createPublicKey(pem).export({ format: "jwk" }).x!;
+      const keys = (await (await fetch(`${bunServer.url}/keys`)).json()) as { keys: Array<{ publicKey: string }> };
+      expect(keys.keys.map((k) => Buffer.from(k.publicKey, "base64").toString("base64url"))).toContain(raw);
+      const [event] = ((await (await fetch(`${bunServer.url}/streams/bun-hsm/events`)).json()) as { events: Array<{ hash: string; signature: string }> }).events;
+      expect(verify(null, Buffer.from(event!.hash, "base64"), createPublicKey(pem), Buffer.from(event!.signature, "base64"))).toBe(true);
+    } finally {
+      await bunServer?.stop();
+      await db.drop();
+      await token.close();
+    }
   });
 });
