@@ -1,4 +1,4 @@
-import { appendSubtree, checkCheckpointNote, createMerkleAccumulator, EMPTY_ROOT, ZERO_HASH, type CheckpointKey, type MerkleFrontier, type SignatureVerifier, type Verdict } from "../core/index.js";
+import { appendSubtree, checkCheckpointNote, EMPTY_ROOT, merkleHashers, ZERO_HASH, type CheckpointKey, type MerkleFrontier, type SignatureVerifier, type Verdict } from "../core/index.js";
 import { nodeSha256 } from "../ledger/batch-store.js";
 import type { CheckpointView } from "../ledger/types.js";
 import type { EventKeys } from "./event-signature.js";
@@ -89,7 +89,7 @@ export async function verifyRanges(input: RangeVerification): Promise<RangeOutco
   } finally {
     await workers.close();
   }
-  const root = frontier.size === 0 ? EMPTY_ROOT : createMerkleAccumulator(frontier, undefined, hash).root();
+  const root = foldRoot(frontier.hashes);
   return { ...(failure ? { failure } : {}), size: failure ? verifiedBefore : frontier.size, root, checked, covered, nextCheckpoint };
 
   /** Joins one range onto the log verified so far; the first failure by position, or undefined. */
@@ -130,7 +130,9 @@ export async function verifyRanges(input: RangeVerification): Promise<RangeOutco
           keys: input.noteKeys,
           origin: input.origin,
           size: cp.size,
-          root: () => createMerkleAccumulator({ size: cp.size, hashes: [...base.hashes, ...cp.frontier] }, undefined, hash).root(),
+          // The edge up to the range, then the range's own edge up to the checkpoint: folded
+          // from the right, as a root is (at a range's end the last two may be of one size).
+          root: () => foldRoot([...base.hashes, ...cp.frontier]),
           chainHead: cp.chainHead,
           verifySignature: input.verifySignature,
         });
@@ -157,6 +159,14 @@ export async function verifyRanges(input: RangeVerification): Promise<RangeOutco
     }
     return undefined;
   }
+}
+
+function foldRoot(hashes: readonly Uint8Array[]): Uint8Array {
+  const node = merkleHashers(nodeSha256).node;
+  if (hashes.length === 0) return EMPTY_ROOT;
+  let root = hashes[hashes.length - 1]!;
+  for (let i = hashes.length - 2; i >= 0; i--) root = node(hashes[i]!, root);
+  return root;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
