@@ -87,18 +87,18 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
       if (position < expected) return fail(expected, `position ${position} repeated or out of order`);
       return fail(expected, `position ${expected} is missing (next seen: ${position})`);
     }
-    const stored = b.subarray(s[HASH]!, s[HASH]! + n[HASH]!);
+    const stored = b.subarray(s[HASH], s[HASH]! + n[HASH]!);
     if (stored.length !== 32) return fail(position, "hash is not 32 bytes of base64");
-    const dataHash = b.subarray(s[DATA_HASH]!, s[DATA_HASH]! + n[DATA_HASH]!);
+    const dataHash = b.subarray(s[DATA_HASH], s[DATA_HASH]! + n[DATA_HASH]!);
     if (n[DATA]! >= 0) {
       if (n[SALT]! < 0) return fail(position, "data salt missing or malformed");
-      const computedData = hash(DOMAIN_DATA, b.subarray(s[SALT]!, s[SALT]! + n[SALT]!), b.subarray(s[DATA]!, s[DATA]! + n[DATA]!));
+      const computedData = hash(DOMAIN_DATA, b.subarray(s[SALT], s[SALT]! + n[SALT]!), b.subarray(s[DATA], s[DATA]! + n[DATA]!));
       if (!bytesEqual(computedData, dataHash)) return fail(position, "data does not match dataHash");
     }
-    const streamId = b.toString("utf8", s[STREAM_ID]!, s[STREAM_ID]! + n[STREAM_ID]!);
+    const streamId = b.toString("utf8", s[STREAM_ID], s[STREAM_ID]! + n[STREAM_ID]!);
     const streamVersion = int8(b, s[STREAM_VERSION]!);
-    const prev = b.subarray(s[PREV_HASH]!, s[PREV_HASH]! + n[PREV_HASH]!);
-    const streamPrev = b.subarray(s[STREAM_PREV_HASH]!, s[STREAM_PREV_HASH]! + n[STREAM_PREV_HASH]!);
+    const prev = b.subarray(s[PREV_HASH], s[PREV_HASH]! + n[PREV_HASH]!);
+    const streamPrev = b.subarray(s[STREAM_PREV_HASH], s[STREAM_PREV_HASH]! + n[STREAM_PREV_HASH]!);
     let computed: Uint8Array;
     try {
       computed = eventHash(row, position, streamVersion);
@@ -116,8 +116,8 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
       if (!bytesEqual(streamPrev, stream.hash)) return fail(position, `streamPrevHash does not link to the previous event of stream ${streamId}`);
     }
     if (options.checkSignature) {
-      const signature = n[SIGNATURE]! < 0 ? new Uint8Array(0) : b.subarray(s[SIGNATURE]!, s[SIGNATURE]! + n[SIGNATURE]!);
-      const reason = options.checkSignature({ keyId: b.toString("utf8", s[KEY_ID]!, s[KEY_ID]! + n[KEY_ID]!), hash: computed, signature }, position);
+      const signature = n[SIGNATURE]! < 0 ? new Uint8Array(0) : b.subarray(s[SIGNATURE], s[SIGNATURE]! + n[SIGNATURE]!);
+      const reason = options.checkSignature({ keyId: b.toString("utf8", s[KEY_ID], s[KEY_ID]! + n[KEY_ID]!), hash: computed, signature }, position);
       if (reason !== undefined) return fail(position, reason, true);
     }
     const own = copy(computed);
@@ -154,8 +154,8 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
           })
         : -1;
     if (end >= 0) return hash(scratch.subarray(0, end));
-    const text = (i: number) => b.toString("utf8", s[i]!, s[i]! + n[i]!);
-    const b64 = (i: number) => b.toString("base64", s[i]!, s[i]! + n[i]!);
+    const text = (i: number) => b.toString("utf8", s[i], s[i]! + n[i]!);
+    const b64 = (i: number) => b.toString("base64", s[i], s[i]! + n[i]!);
     const header = eventHeaderJson(
       {
         position,

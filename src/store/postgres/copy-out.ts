@@ -100,6 +100,6 @@ export function copyBinaryRows(client: pg.Client, query: string, columns: number
         reject(error);
       },
     };
-    client.query(submittable as unknown as pg.QueryConfig);
+    void client.query(submittable as unknown as pg.QueryConfig);
   });
 }
