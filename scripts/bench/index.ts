@@ -144,10 +144,43 @@ async function benchVerify(adminUrl: string, home: string) {
     await annal.close();
   }
   process.stderr.write(`\rfilled ${target} events in ${((performance.now() - started) / 1000).toFixed(0)} s${" ".repeat(20)}\n`);
-  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off" });
+  // The archive off: otherwise the server starts sealing the whole log while proofs are timed.
+  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" });
   try {
     const { benchVerification } = await import("./verify-bench.js");
     await benchVerification({ databaseUrl: url, url: server.url });
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Inclusion proofs at scale: a log of BENCH_PROOF_EVENTS (default 10,000,000) events,
+ * filled by bulkFillLog (the ledger's own planner and writer, large batches), then
+ * GET /proofs/inclusion latency over HTTP. BENCH_PROOF_DATABASE_URL reuses a log filled
+ * before (the fill is the long part); it is not dropped.
+ */
+async function benchProofsAtScale(adminUrl: string, home: string) {
+  const events = Number(process.env.BENCH_PROOF_EVENTS ?? 10_000_000);
+  let url = process.env.BENCH_PROOF_DATABASE_URL;
+  if (!url) {
+    url = await createDatabase(adminUrl, "bench_proofs");
+    const config = loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_SIGN_WORKERS: "2" });
+    const annal = await openAnnal(config, pino({ level: "silent" }));
+    try {
+      const { bulkFillLog } = await import("./bulk-fill.js");
+      const { seconds } = await bulkFillLog(annal, { events, origin: config.origin, label: "proofs" });
+      console.log(`proofs: filled ${events} events in ${seconds.toFixed(0)} s (${Math.round(events / seconds)} events/s, bulkFillLog)`);
+    } finally {
+      await annal.close();
+    }
+  }
+  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" });
+  try {
+    const { benchInclusionProofs } = await import("./verify-bench.js");
+    const size = Number((await (await fetch(`${server.url}/checkpoints/latest`)).json() as { treeSize: number }).treeSize);
+    const proof = await benchInclusionProofs({ url: server.url, events: size, requests: Number(process.env.BENCH_PROOF_REQUESTS ?? 2000) });
+    console.log(`proofs: inclusion proof p50 ${proof.p50Ms.toFixed(2)} ms, p99 ${proof.p99Ms.toFixed(2)} ms (${proof.requests} sequential requests over HTTP, log of ${size} events)`);
   } finally {
     await server.stop();
   }
@@ -160,7 +193,8 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka,keys picks sections (all by default).
+    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka,keys,proofs picks sections.
+    // All but `proofs` run by default: proofs at scale fill a 10,000,000-event log first (BENCH_PROOF_EVENTS).
     const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive,kafka,keys").split(","));
     if (only.has("edge")) {
       const { benchEdge } = await import("./edge-bench.js");
@@ -177,6 +211,7 @@ async function main() {
       if (annal && emmett) console.log(`${k} Annal / Emmett: ${(annal.eventsPerSecond / emmett.eventsPerSecond).toFixed(2)}x`);
     }
     if (only.has("verify")) await benchVerify(adminUrl, join(dir, "verify"));
+    if (only.has("proofs")) await benchProofsAtScale(adminUrl, join(dir, "proofs"));
     if (only.has("projections")) {
       const { benchProjections } = await import("./projection-bench.js");
       await benchProjections({

@@ -58,21 +58,28 @@ export async function benchVerification(opts: VerificationBenchOptions): Promise
 
   let proof: VerificationBenchResult["proof"];
   if (opts.url && events > 0) {
-    const requests = opts.proofRequests ?? 2000;
-    const base = opts.url.replace(/\/+$/, "");
-    const latencies: number[] = [];
-    for (let i = 0; i < requests + 100; i++) {
-      const position = 1 + Math.floor(Math.random() * events);
-      const t0 = performance.now();
-      const response = await fetch(`${base}/proofs/inclusion?position=${position}`, { headers: opts.headers ?? {} });
-      await response.arrayBuffer();
-      if (!response.ok) throw new Error(`GET /proofs/inclusion answered ${response.status}`);
-      // The first 100 warm connections and caches up.
-      if (i >= 100) latencies.push(performance.now() - t0);
-    }
-    latencies.sort((a, b) => a - b);
-    proof = { requests, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
-    log(`verify-bench: inclusion proof p50 ${proof.p50Ms.toFixed(2)} ms, p99 ${proof.p99Ms.toFixed(2)} ms (${requests} sequential requests)`);
+    proof = await benchInclusionProofs({ url: opts.url, events, requests: opts.proofRequests ?? 2000, ...(opts.headers ? { headers: opts.headers } : {}) });
+    log(`verify-bench: inclusion proof p50 ${proof.p50Ms.toFixed(2)} ms, p99 ${proof.p99Ms.toFixed(2)} ms (${proof.requests} sequential requests, ${events} events)`);
   }
   return { events, workers, full, fast, ...(proof ? { proof } : {}) };
+}
+
+/**
+ * GET /proofs/inclusion latency for random positions of a log of `events` events against
+ * the latest checkpoint: sequential requests on a warm keep-alive connection, after 100
+ * unrecorded ones (connections and caches warm up).
+ */
+export async function benchInclusionProofs(opts: { url: string; events: number; requests: number; headers?: Record<string, string> }): Promise<{ requests: number; p50Ms: number; p99Ms: number }> {
+  const base = opts.url.replace(/\/+$/, "");
+  const latencies: number[] = [];
+  for (let i = 0; i < opts.requests + 100; i++) {
+    const position = 1 + Math.floor(Math.random() * opts.events);
+    const t0 = performance.now();
+    const response = await fetch(`${base}/proofs/inclusion?position=${position}`, { headers: opts.headers ?? {} });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`GET /proofs/inclusion answered ${response.status}`);
+    if (i >= 100) latencies.push(performance.now() - t0);
+  }
+  latencies.sort((a, b) => a - b);
+  return { requests: opts.requests, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }

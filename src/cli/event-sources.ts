@@ -13,6 +13,8 @@ export interface SourcedRecord {
 /** Where `annal verify` reads a log from: a database or a running server. */
 export interface EventSource {
   describe: string;
+  /** Set for a database source: `annal verify` then reads it in parallel ranges (verify-ranges.ts). */
+  databaseUrl?: string;
   publicKeys(): Promise<PublicKeyInfo[]>;
   /** Total events, to size the progress bar. */
   size(): Promise<number>;
@@ -28,6 +30,7 @@ export function createDatabaseSource(databaseUrl: string): EventSource {
   const reader = createPostgresReader(pool, { maxLimit: 10_000 });
   return {
     describe: "database",
+    databaseUrl,
     publicKeys: () => reader.publicKeys(),
     async size() {
       // The furthest of the last row, the chain head and the newest checkpoint: a row

@@ -6,6 +6,7 @@ import type { EventSource, SourcedRecord } from "./event-sources.js";
 import { checkEventShape } from "../verify/event.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
+import { verifyRanges } from "./verify-ranges.js";
 
 export interface VerifyOptions {
   /**
@@ -19,8 +20,14 @@ export interface VerifyOptions {
   fast?: boolean;
   progress?: boolean;
   pageSize?: number;
-  /** Worker threads for event signatures (default: one per core; 0 verifies on the main thread). */
+  /**
+   * Worker threads (default: one per core). A database source is read and checked by
+   * them in parallel ranges; other sources send them event signatures. 0 verifies
+   * everything on the main thread, one page after another.
+   */
   workers?: number;
+  /** Events per parallel range (a power of two; tests use small ones to put boundaries anywhere). */
+  rangeSize?: number;
 }
 
 export type VerifyReport =
@@ -57,6 +64,7 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
 
   const fast = options.fast ?? false;
   const workers = options.workers ?? availableParallelism();
+  if (source.databaseUrl !== undefined && workers > 0) return verifyInRanges(source, source.databaseUrl, { ...options, fast, workers }, keys, noteKeys, unpinned);
   // Event signatures go to a worker pool, page by page, while this thread recomputes the
   // hashes, links and roots of the same page; the earlier failure of the two is reported.
   const pool = !fast && workers > 0 ? createVerifyPool(workers) : undefined;
@@ -68,10 +76,7 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   // The size of the last checkpoint whose signature verified: in --fast mode no event
   // signature is checked, so only events up to here are covered by anything signed.
   let covered = 0;
-  const bar =
-    options.progress && total > 0
-      ? new cliProgress.SingleBar({ format: "verify [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
-      : undefined;
+  const bar = progressBar(options.progress === true && total > 0);
   bar?.start(total, 0);
   let failure: (Verdict & { ok: false }) | undefined;
   try {
@@ -135,6 +140,61 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   }
   if (failure) return { ok: false, position: failure.position, reason: failure.reason, events: verifier.size, checkpoints: checked };
   return { ok: true, events: verifier.size, checkpoints: checked, root: Buffer.from(verifier.root()).toString("base64") };
+}
+
+/**
+ * verifyLog for a database: ranges read and checked in parallel (verify-ranges.ts), with
+ * the same checks, failures and report as the sequential pass.
+ */
+async function verifyInRanges(
+  source: EventSource,
+  databaseUrl: string,
+  options: VerifyOptions & { fast: boolean; workers: number },
+  keys: Map<string, Uint8Array>,
+  noteKeys: Map<string, { name: string | undefined; publicKey: Uint8Array }>,
+  unpinned: Set<string>,
+): Promise<VerifyReport> {
+  const total = await source.size();
+  const checkpoints = await source.checkpoints(total);
+  const bar = progressBar(options.progress === true && total > 0);
+  bar?.start(total, 0);
+  let outcome: Awaited<ReturnType<typeof verifyRanges>>;
+  try {
+    outcome = await verifyRanges({
+      databaseUrl,
+      total,
+      checkpoints,
+      eventKeys: options.fast ? undefined : keys,
+      noteKeys: [...noteKeys.values()],
+      origin: options.origin,
+      verifySignature: createNodeVerifier(),
+      workers: options.workers,
+      ...(options.rangeSize ? { rangeSize: options.rangeSize } : {}),
+      onProgress: (n) => bar?.update(n),
+    });
+  } finally {
+    bar?.stop();
+  }
+  let failure = outcome.failure;
+  if (!failure && outcome.size < total) failure = { ok: false, position: outcome.size + 1, reason: `log ends at ${outcome.size}, expected ${total} events` };
+  if (!failure && outcome.nextCheckpoint < checkpoints.length) {
+    const cp = checkpoints[outcome.nextCheckpoint]!;
+    failure = { ok: false, position: cp.treeSize, reason: `checkpoint of size ${cp.treeSize} covers events that are missing` };
+  }
+  if (!failure && options.fast && outcome.covered < outcome.size) {
+    failure = { ok: false, position: outcome.covered + 1, reason: `no verified checkpoint covers events ${outcome.covered + 1}..${outcome.size}, and --fast checks no event signatures` };
+  }
+  if (failure && unpinned.size > 0 && /signature|key id/.test(failure.reason)) {
+    failure = { ...failure, reason: `${failure.reason} (key mismatch: the source lists key ${[...unpinned].join(", ")}, which is not pinned)` };
+  }
+  if (failure) return { ok: false, position: failure.position, reason: failure.reason, events: outcome.size, checkpoints: outcome.checked };
+  return { ok: true, events: outcome.size, checkpoints: outcome.checked, root: Buffer.from(outcome.root).toString("base64") };
+}
+
+function progressBar(on: boolean): cliProgress.SingleBar | undefined {
+  return on
+    ? new cliProgress.SingleBar({ format: "verify [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined;
 }
 
 /** The first event of `page` whose signature fails, checked on the pool. */

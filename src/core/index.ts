@@ -20,7 +20,7 @@ export {
   type JsonObject,
 } from "./event-record.js";
 export { DOMAIN_DATA, DOMAIN_EVENT, HASH_LENGTH, sha256, ZERO_HASH, type Sha256 } from "./hash.js";
-export { createMerkleAccumulator, EMPTY_ROOT, leafHash, merkleHashers, merkleRootOf, nodeHash, type MerkleAccumulator, type MerkleFrontier } from "./merkle.js";
+export { appendSubtree, createMerkleAccumulator, EMPTY_ROOT, leafHash, merkleHashers, merkleRootOf, nodeHash, type MerkleAccumulator, type MerkleFrontier } from "./merkle.js";
 export {
   findNoteSignature,
   formatNote,
@@ -34,7 +34,7 @@ export {
   type ParsedNote,
 } from "./signed-note.js";
 export { parseStrictJson, type StrictJsonOptions } from "./strict-json.js";
-export { createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type Verdict } from "./verify-chain.js";
+export { checkCheckpointNote, createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type CheckpointState, type Verdict } from "./verify-chain.js";
 export { EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, isValidEventId, isValidEventType, isValidStreamId, STREAM_ID_PATTERN } from "./names.js";
 export {
   consistencyProofOf,

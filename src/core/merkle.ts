@@ -82,6 +82,25 @@ export function createMerkleAccumulator(start: MerkleFrontier = { size: 0, hashe
   };
 }
 
+/**
+ * The frontier after appending a whole perfect subtree of `width` leaves (a power of
+ * two) whose root is `root`: what appending its leaves one by one would give. The tree's
+ * size must be a multiple of `width`, so every subtree already on the edge is at least as
+ * wide. Lets a verifier hash aligned ranges of the log in parallel and join them here.
+ */
+export function appendSubtree(frontier: MerkleFrontier, root: Uint8Array, width: number, hash: Sha256 = sha256): MerkleFrontier {
+  assertFrontier(frontier);
+  if (!Number.isSafeInteger(width) || width < 1 || 2 ** Math.round(Math.log2(width)) !== width || frontier.size % width !== 0) {
+    throw new RangeError(`a subtree of ${width} leaves cannot be appended to a tree of size ${frontier.size}`);
+  }
+  const node2 = merkleHashers(hash).node;
+  const stack = frontier.hashes.slice();
+  let node = root;
+  for (let s = frontier.size / width; s % 2 === 1; s = Math.floor(s / 2)) node = node2(stack.pop()!, node);
+  stack.push(node);
+  return { size: frontier.size + width, hashes: stack };
+}
+
 function assertFrontier(frontier: MerkleFrontier): void {
   let bits = 0;
   for (let s = frontier.size; s > 0; s = Math.floor(s / 2)) bits += s % 2;

@@ -98,30 +98,8 @@ export function createChainVerifier(options: ChainVerifierOptions) {
   /** Checks a signed checkpoint note against the events pushed so far (size must match). */
   function checkCheckpoint(note: string, key: CheckpointKey | readonly CheckpointKey[], origin?: string): Verdict {
     if (failure) return failure;
-    const size = tree.size;
-    const parsed = parseNote(note);
-    const body = parsed && parseCheckpointBody(parsed.text);
-    if (!parsed || !body) return fail(size, `checkpoint at tree size ${size}: note is malformed`);
-    // The signature first: nothing in a body is believed before it verifies, so a note
-    // whose size line was changed is named as a bad checkpoint, not as missing events.
-    // Any one trusted key suffices (keys rotate); each is looked up by name and key hash,
-    // and its name must be the origin (Annal signs under the origin's name).
-    const text = new TextEncoder().encode(parsed.text);
-    const trusted = (Array.isArray(key) ? key : [key]) as readonly CheckpointKey[];
-    const signed = trusted.some((k) => {
-      if (k.name !== undefined && k.name !== body.origin) return false;
-      const sig = findNoteSignature(parsed, body.origin, k.publicKey);
-      return sig !== undefined && options.verifySignature(k.publicKey, text, sig.signature);
-    });
-    if (!signed) return fail(size, `checkpoint at tree size ${size}: no valid signature by a trusted key under origin ${body.origin}`);
-    if (origin !== undefined && body.origin !== origin) return fail(size, `checkpoint origin ${body.origin}, expected ${origin}`);
-    // A signed checkpoint beyond the verified events means the log was cut short: name
-    // the first missing position, as push() does for a gap.
-    if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
-    if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
-    if (body.rootHash !== toBase64(tree.root())) return fail(size, "checkpoint root does not match the events");
-    if (size > 0 && body.chainHead !== toBase64(prevHash)) return fail(size, "checkpoint chain head does not match the last event");
-    return { ok: true };
+    const verdict = checkCheckpointNote(note, { keys: key, origin, size: tree.size, root: () => tree.root(), chainHead: prevHash, verifySignature: options.verifySignature });
+    return verdict.ok ? verdict : (failure = verdict);
   }
 
   return {
@@ -138,3 +116,51 @@ export function createChainVerifier(options: ChainVerifierOptions) {
 }
 
 export type ChainVerifier = ReturnType<typeof createChainVerifier>;
+
+export interface CheckpointState {
+  /** The trusted checkpoint keys; any one suffices (keys rotate). */
+  keys: CheckpointKey | readonly CheckpointKey[];
+  /** The origin to expect, if any. */
+  origin?: string | undefined;
+  /** Events verified so far. */
+  size: number;
+  /** The Merkle root of those events (computed only once the note's signature and size check out). */
+  root: () => Uint8Array;
+  /** The hash of the last of them (the zero hash for none). */
+  chainHead: Uint8Array;
+  verifySignature: SignatureVerifier;
+}
+
+/**
+ * Checks a signed checkpoint note against a verified prefix of the log: its signature
+ * by a trusted key first, then its size, root and chain head (docs/verification.md
+ * section 9, step 3). Shared by the sequential verifier and `annal verify`'s parallel
+ * ranges, so both name the same position and reason.
+ */
+export function checkCheckpointNote(note: string, state: CheckpointState): Verdict {
+  const { size } = state;
+  const fail = (position: number, reason: string): Verdict => ({ ok: false, position, reason });
+  const parsed = parseNote(note);
+  const body = parsed && parseCheckpointBody(parsed.text);
+  if (!parsed || !body) return fail(size, `checkpoint at tree size ${size}: note is malformed`);
+  // The signature first: nothing in a body is believed before it verifies, so a note
+  // whose size line was changed is named as a bad checkpoint, not as missing events.
+  // Any one trusted key suffices (keys rotate); each is looked up by name and key hash,
+  // and its name must be the origin (Annal signs under the origin's name).
+  const text = new TextEncoder().encode(parsed.text);
+  const trusted = (Array.isArray(state.keys) ? state.keys : [state.keys]) as readonly CheckpointKey[];
+  const signed = trusted.some((k) => {
+    if (k.name !== undefined && k.name !== body.origin) return false;
+    const sig = findNoteSignature(parsed, body.origin, k.publicKey);
+    return sig !== undefined && state.verifySignature(k.publicKey, text, sig.signature);
+  });
+  if (!signed) return fail(size, `checkpoint at tree size ${size}: no valid signature by a trusted key under origin ${body.origin}`);
+  if (state.origin !== undefined && body.origin !== state.origin) return fail(size, `checkpoint origin ${body.origin}, expected ${state.origin}`);
+  // A signed checkpoint beyond the verified events means the log was cut short: name
+  // the first missing position, as push() does for a gap.
+  if (body.treeSize > size) return fail(size + 1, `checkpoint covers ${body.treeSize} events, position ${size + 1} is missing`);
+  if (body.treeSize !== size) return fail(size, `checkpoint size ${body.treeSize} checked at size ${size}`);
+  if (body.rootHash !== toBase64(state.root())) return fail(size, "checkpoint root does not match the events");
+  if (size > 0 && body.chainHead !== toBase64(state.chainHead)) return fail(size, "checkpoint chain head does not match the last event");
+  return { ok: true };
+}

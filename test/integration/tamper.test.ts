@@ -2,6 +2,11 @@ import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startTestAnnal, type TestAnnal } from "../support/annal.js";
 import { runCli } from "../support/processes.js";
+import { eventHashInput, headerOf, sha256 } from "../../src/core/index.js";
+import { createDatabaseSource } from "../../src/cli/event-sources.js";
+import { verifyLog, type VerifyOptions } from "../../src/cli/verify.js";
+import { createPool } from "../../src/store/postgres/pool.js";
+import { createPostgresReader } from "../../src/store/postgres/reader.js";
 
 let t: TestAnnal;
 let admin: pg.Client;
@@ -25,6 +30,41 @@ async function verify() {
   return runCli(["verify", "--database-url", t.adminUrl, "--no-progress"]);
 }
 
+// Each row: what an attacker with DBA rights does, and the failure verify must report.
+const tampering: Array<[string, () => Promise<unknown>, RegExp]> = [
+  ["one event's data changed", () => admin.query(`UPDATE annal.payloads SET data = '{"amount":1000000,"memo":"ünïcödé"}' WHERE position = 7`), /FAILED at position 7: data does not match dataHash/],
+  ["one event's metadata changed", () => admin.query(`UPDATE annal.events SET metadata = '{"actor":"mallory"}' WHERE position = 4`), /FAILED at position 4: event hash does not match/],
+  [
+    // The stored bytes are what was hashed: another spelling of the same JSON value fails.
+    "stored data rewritten to other bytes of the same JSON value",
+    async () => {
+      const { rows } = await admin.query<{ data: string }>("SELECT data FROM annal.payloads WHERE position = 3");
+      await admin.query("UPDATE annal.payloads SET data = $1 WHERE position = 3", [` ${rows[0]!.data}`]);
+    },
+    /FAILED at position 3: data does not match dataHash/,
+  ],
+  ["one event's header changed", () => admin.query(`UPDATE annal.events SET type = 'Withdrawn' WHERE position = 12`), /FAILED at position 12: event hash does not match/],
+  ["a hash changed", () => admin.query(`UPDATE annal.events SET hash = sha256(hash) WHERE position = 5`), /FAILED at position 5:/],
+  [
+    "a row deleted",
+    async () => {
+      await admin.query(`DELETE FROM annal.payloads WHERE position = 9`);
+      await admin.query(`DELETE FROM annal.events WHERE position = 9`);
+    },
+    /FAILED at position 9: position 9 is missing/,
+  ],
+  [
+    // A checkpoint covers the last event, so a shorter log is not a valid one.
+    "the last row deleted",
+    async () => {
+      await admin.query(`DELETE FROM annal.payloads WHERE position = 20`);
+      await admin.query(`DELETE FROM annal.events WHERE position = 20`);
+    },
+    /FAILED at position 20: log ends at 19, expected 20 events/,
+  ],
+  ["a signature replaced", () => admin.query(`UPDATE annal.events SET signature = decode(repeat('ab', 64), 'hex') WHERE position = 3`), /FAILED at position 3: signature does not verify/],
+];
+
 describe("tampering with the stored log is detected by annal verify", () => {
   it("given an untouched log, verify passes", async () => {
     const result = await verify();
@@ -32,40 +72,6 @@ describe("tampering with the stored log is detected by annal verify", () => {
     expect(result.stdout).toContain("OK: 20 events and 10 checkpoints");
   });
 
-  // Each row: what an attacker with DBA rights does, and the failure verify must report.
-  const tampering: Array<[string, () => Promise<unknown>, RegExp]> = [
-    ["one event's data changed", () => admin.query(`UPDATE annal.payloads SET data = '{"amount":1000000,"memo":"ünïcödé"}' WHERE position = 7`), /FAILED at position 7: data does not match dataHash/],
-    ["one event's metadata changed", () => admin.query(`UPDATE annal.events SET metadata = '{"actor":"mallory"}' WHERE position = 4`), /FAILED at position 4: event hash does not match/],
-    [
-      // The stored bytes are what was hashed: another spelling of the same JSON value fails.
-      "stored data rewritten to other bytes of the same JSON value",
-      async () => {
-        const { rows } = await admin.query<{ data: string }>("SELECT data FROM annal.payloads WHERE position = 3");
-        await admin.query("UPDATE annal.payloads SET data = $1 WHERE position = 3", [` ${rows[0]!.data}`]);
-      },
-      /FAILED at position 3: data does not match dataHash/,
-    ],
-    ["one event's header changed", () => admin.query(`UPDATE annal.events SET type = 'Withdrawn' WHERE position = 12`), /FAILED at position 12: event hash does not match/],
-    ["a hash changed", () => admin.query(`UPDATE annal.events SET hash = sha256(hash) WHERE position = 5`), /FAILED at position 5:/],
-    [
-      "a row deleted",
-      async () => {
-        await admin.query(`DELETE FROM annal.payloads WHERE position = 9`);
-        await admin.query(`DELETE FROM annal.events WHERE position = 9`);
-      },
-      /FAILED at position 9: position 9 is missing/,
-    ],
-    [
-      // A checkpoint covers the last event, so a shorter log is not a valid one.
-      "the last row deleted",
-      async () => {
-        await admin.query(`DELETE FROM annal.payloads WHERE position = 20`);
-        await admin.query(`DELETE FROM annal.events WHERE position = 20`);
-      },
-      /FAILED at position 20: log ends at 19, expected 20 events/,
-    ],
-    ["a signature replaced", () => admin.query(`UPDATE annal.events SET signature = decode(repeat('ab', 64), 'hex') WHERE position = 3`), /FAILED at position 3: signature does not verify/],
-  ];
 
   it("given the newest checkpoint deleted, --fast refuses the events no signed checkpoint covers; the full check, which verifies every event signature, passes", async () => {
     await admin.query("DELETE FROM annal.checkpoints WHERE tree_size = (SELECT max(tree_size) FROM annal.checkpoints)");
@@ -81,6 +87,92 @@ describe("tampering with the stored log is detected by annal verify", () => {
     const result = await verify();
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(failure);
+  });
+});
+
+/** verifyLog over the database, as `annal verify` runs it. */
+async function verifyWith(options: VerifyOptions) {
+  const source = createDatabaseSource(t.adminUrl);
+  try {
+    return await verifyLog(source, { progress: false, ...options });
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * Rewrites one stored event and recomputes its hash over the rewritten header, as an
+ * attacker would to keep the event self-consistent: only a link can then show it.
+ */
+async function rewriteEvent(position: number, change: { prevHash?: Buffer; streamPrevHash?: Buffer; streamVersion?: number }) {
+  const pool = createPool({ connectionString: t.adminUrl, max: 1 });
+  try {
+    const { record, stored } = (await createPostgresReader(pool).readAfter(position - 1, 1))[0]!;
+    if (change.prevHash) record.prevHash = change.prevHash.toString("base64");
+    if (change.streamPrevHash) record.streamPrevHash = change.streamPrevHash.toString("base64");
+    if (change.streamVersion) record.streamVersion = change.streamVersion;
+    const hash = Buffer.from(sha256(...eventHashInput(headerOf(record), stored.metadata)));
+    await admin.query("UPDATE annal.events SET prev_hash = $2, stream_prev_hash = $3, stream_version = $4, hash = $5 WHERE position = $1", [
+      position,
+      Buffer.from(record.prevHash, "base64"),
+      Buffer.from(record.streamPrevHash, "base64"),
+      record.streamVersion,
+      hash,
+    ]);
+  } finally {
+    await pool.end();
+  }
+}
+
+// 20 events in ranges of 4: boundaries between 4|5, 8|9, 12|13 and 16|17. Position 9 is the
+// first event of a range and the first of its stream (acct-1) in that range, so its links
+// are checked only where the ranges are joined.
+describe("annal verify in parallel ranges: a break at a range boundary is found and named", () => {
+  const ranges = { workers: 2, rangeSize: 4 };
+  const boundary: Array<[string, () => Promise<unknown>, RegExp]> = [
+    ["prevHash of the first event of a range rewritten (its hash recomputed)", () => rewriteEvent(9, { prevHash: Buffer.alloc(32, 7) }), /^prevHash does not link to the previous event$/],
+    ["streamPrevHash of a stream's first event in a range rewritten (its hash recomputed)", () => rewriteEvent(9, { streamPrevHash: Buffer.alloc(32, 7) }), /^streamPrevHash does not link to the previous event of stream acct-1$/],
+    ["the stream version of a range's first event rewritten (its hash recomputed)", () => rewriteEvent(9, { streamVersion: 99 }), /^stream acct-1 version 99, expected 3$/],
+    [
+      "the first row of a range deleted",
+      async () => {
+        await admin.query(`DELETE FROM annal.payloads WHERE position = 9`);
+        await admin.query(`DELETE FROM annal.events WHERE position = 9`);
+      },
+      /^position 9 is missing \(next seen: 10\)$/,
+    ],
+    [
+      "the last row of a range deleted",
+      async () => {
+        await admin.query(`DELETE FROM annal.payloads WHERE position = 8`);
+        await admin.query(`DELETE FROM annal.events WHERE position = 8`);
+      },
+      /^position 8 is missing \(next seen: 9\)$/,
+    ],
+  ];
+
+  it.each(boundary)("given %s, --fast and full name it, as the sequential pass does", async (_name, tamper, reason) => {
+    await tamper();
+    const position = /position 8 /.test(reason.source) ? 8 : 9;
+    for (const fast of [true, false]) {
+      const parallel = await verifyWith({ ...ranges, fast });
+      expect(parallel).toMatchObject({ ok: false, position });
+      expect((parallel as { reason: string }).reason).toMatch(reason);
+      // The sequential pass (no workers) is the oracle: same position, reason and counts.
+      expect(parallel).toEqual(await verifyWith({ workers: 0, fast }));
+    }
+  });
+
+  it.each(tampering)("given %s, the ranges report what the sequential pass reports", async (_name, tamper) => {
+    await tamper();
+    for (const fast of [true, false]) expect(await verifyWith({ ...ranges, fast })).toEqual(await verifyWith({ workers: 0, fast }));
+  });
+
+  it("given an untouched log, the ranges and the sequential pass agree on the root", async () => {
+    const parallel = await verifyWith({ ...ranges, fast: true });
+    expect(parallel).toMatchObject({ ok: true, events: 20, checkpoints: 10 });
+    expect(parallel).toEqual(await verifyWith({ workers: 0, fast: true }));
+    expect(await verifyWith({ ...ranges, fast: false })).toEqual(parallel);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMerkleAccumulator, EMPTY_ROOT, fromHex, leafHash, merkleRootOf, sha256, toHex, utf8 } from "../../../src/core/index.js";
+import { appendSubtree, createMerkleAccumulator, EMPTY_ROOT, fromHex, leafHash, merkleRootOf, sha256, toHex, utf8 } from "../../../src/core/index.js";
 
 // RFC 6962 reference inputs and roots, as used by Certificate Transparency and
 // transparency-dev/merkle (testonly/constants.go). leafHash here is SHA-256(0x00 || d).
@@ -105,5 +105,26 @@ describe("Merkle accumulator: oracle against the naive root", () => {
     [{ size: 1.5, hashes: [new Uint8Array(32)] }],
   ])("refuses an inconsistent frontier %#", (frontier) => {
     expect(() => createMerkleAccumulator(frontier)).toThrow(RangeError);
+  });
+
+  it("appendSubtree of aligned perfect subtrees gives the frontier and root of appending their leaves one by one", () => {
+    const leaves = leavesOf(100);
+    for (const width of [1, 2, 4, 8, 16]) {
+      let frontier = { size: 0, hashes: [] as Uint8Array[] };
+      for (let start = 0; start + width <= leaves.length; start += width) {
+        frontier = appendSubtree(frontier, merkleRootOf(leaves.slice(start, start + width)), width);
+        const oracle = createMerkleAccumulator();
+        for (const leaf of leaves.slice(0, start + width)) oracle.append(leaf);
+        expect(frontier.size).toBe(start + width);
+        expect(frontier.hashes.map(toHex)).toEqual(oracle.frontier().hashes.map(toHex));
+        expect(toHex(createMerkleAccumulator(frontier).root())).toBe(toHex(merkleRootOf(leaves.slice(0, start + width))));
+      }
+    }
+  });
+
+  it("refuses a subtree that is not aligned or not perfect", () => {
+    const one = { size: 1, hashes: [new Uint8Array(32)] };
+    expect(() => appendSubtree(one, new Uint8Array(32), 2)).toThrow(RangeError);
+    expect(() => appendSubtree({ size: 0, hashes: [] }, new Uint8Array(32), 3)).toThrow(RangeError);
   });
 });
