@@ -10,6 +10,7 @@ import { apiVersion } from "./middleware/api-version.js";
 import { authorize } from "./middleware/authorize.js";
 import { observeRequests } from "./middleware/observe.js";
 import { requestTimeout } from "./middleware/request-timeout.js";
+import { traceAppends } from "./middleware/trace-appends.js";
 import { problemResponse } from "./problem-response.js";
 import type { HttpMethod, RouteDefinition } from "./routes.js";
 
@@ -26,6 +27,7 @@ export function createApp(deps: ApiDeps, options: ApiOptions = {}): Hono<AppEnv>
   const routes = createRouteTable(deps, resolved);
   const app = new Hono<AppEnv>();
 
+  if (resolved.traceAppends) app.use(traceAppends(deps.metrics));
   app.use(requestId());
   app.use(observeRequests(deps.logger, deps.metrics));
   if (deps.identityProvider !== undefined) mountIdentityProvider(app, deps.identityProvider);

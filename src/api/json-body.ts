@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import { LedgerError, parseStrictJson } from "../core/index.js";
+import { mark, STAGE } from "../ledger/append-trace.js";
+import type { AppEnv } from "./context.js";
 
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -11,16 +13,20 @@ const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
  * Bytes are decoded with a fatal decoder: a lenient one would turn invalid UTF-8 into
  * U+FFFD, and we would hash and sign a payload the client never sent.
  */
-export async function readJsonBody(c: Context, maxDepth: number): Promise<unknown> {
+export async function readJsonBody(c: Context<AppEnv>, maxDepth: number): Promise<unknown> {
   assertJsonContentType(c.req.header("Content-Type"));
   const bytes = await c.req.arrayBuffer();
+  const timeline = c.get("timeline");
+  mark(timeline, STAGE.bodyRead);
   let text: string;
   try {
     text = fatalUtf8.decode(bytes);
   } catch (cause) {
     throw new LedgerError("ERR_INVALID_JSON", "request body is not valid UTF-8", { cause });
   }
-  return parseStrictJson(text, { maxDepth });
+  const parsed = parseStrictJson(text, { maxDepth });
+  mark(timeline, STAGE.parsed);
+  return parsed;
 }
 
 /** `application/json`, optionally with `charset=utf-8` (RFC 8259 allows no other). */
