@@ -81,6 +81,8 @@ export interface ApiOptions {
    * finding where appends wait (ANNAL_TRACE_APPENDS=1). Off by default.
    */
   traceAppends?: boolean;
+  /** One info line per request (ANNAL_ACCESS_LOG=1). Off by default. */
+  accessLog?: boolean;
 }
 
 export type ResolvedApiOptions = Required<ApiOptions>;
@@ -94,6 +96,7 @@ export function resolveApiOptions(options: ApiOptions = {}): ResolvedApiOptions 
     apiVersions: options.apiVersions ?? API_VERSIONS,
     requestTimeoutMs: options.requestTimeoutMs ?? 5000,
     traceAppends: options.traceAppends ?? false,
+    accessLog: options.accessLog ?? false,
   };
 }
 

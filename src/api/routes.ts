@@ -73,7 +73,8 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         const receipt = await ledger.append(request);
         mark(timeline, STAGE.resolved);
         const first = receipt.events[0];
-        c.get("logger").info({ streamId: params.streamId, position: first?.position, count: receipt.events.length, streamVersion: receipt.streamVersion }, "events appended");
+        // Debug, not info: one line per append is the access log's job (ANNAL_ACCESS_LOG=1).
+        c.get("logger").debug({ streamId: params.streamId, position: first?.position, count: receipt.events.length, streamVersion: receipt.streamVersion }, "events appended");
         if (first !== undefined) c.header("Location", `/events/${first.position}`);
         return c.json(receiptJson(receipt), 201);
       },

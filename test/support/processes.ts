@@ -39,10 +39,10 @@ export interface ServerProcess {
  * answers /readyz. `ANNAL_AUTH` is required so every test states whether it runs with
  * authentication (`oidc`) or explicitly without (`off`).
  */
-export async function startServerProcess(env: Record<string, string> & { ANNAL_AUTH: "off" | "oidc" }, runtime: "node" | "bun" = "node"): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string> & { ANNAL_AUTH: "off" | "oidc" }, runtime: "node" | "bun" = "node", runtimeArgs: readonly string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const command = runtime === "node" ? process.execPath : BUN;
-  const args = runtime === "node" ? [`${REPO_ROOT}bin/annal.js`, "serve"] : [`${REPO_ROOT}src/cli/main.ts`, "serve"];
+  const args = [...runtimeArgs, ...(runtime === "node" ? [`${REPO_ROOT}bin/annal.js`, "serve"] : [`${REPO_ROOT}src/cli/main.ts`, "serve"])];
   const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ANNAL_PORT: String(port), ANNAL_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
