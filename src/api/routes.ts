@@ -67,7 +67,8 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         // JsonValue and metadata a JsonObject.
         const events = body.events as Array<AppendEventInput & { data: JsonValue; metadata?: JsonObject }>;
         const timeline = c.get("timeline");
-        const request: AppendRequest = { streamId: params.streamId, events, principal: c.get("principal").subject, ...(timeline ? { timeline } : {}) };
+        const request: AppendRequest = { streamId: params.streamId, events, principal: c.get("principal").subject };
+        if (timeline !== undefined) request.timeline = timeline;
         if (body.expectedVersion !== undefined) request.expectedVersion = body.expectedVersion;
         if (headers["Idempotency-Key"] !== undefined) request.idempotencyKey = headers["Idempotency-Key"];
         const receipt = await ledger.append(request);
