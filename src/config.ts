@@ -49,6 +49,10 @@ export interface AnnalConfig {
   publicUrl: string | undefined;
   /** ANNAL_DB_ALLOW_INSECURE=1: production may talk to PostgreSQL without TLS (e.g. a Unix socket or a sidecar). */
   databaseAllowInsecure: boolean;
+  /** ANNAL_TRACE_APPENDS=1: stage histograms of every append in /metrics (annal_append_stage_seconds). */
+  traceAppends: boolean;
+  /** ANNAL_ACCESS_LOG=1: one info line per HTTP request (off by default). */
+  accessLog: boolean;
   /**
    * ANNAL_REQUEST_TIMEOUT_MS (default 5000): every request is answered within it, 503
    * when a dependency does not answer. Appends are bounded just below it (by 500 ms) so
@@ -171,6 +175,8 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
     publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
     databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",
+    traceAppends: env.ANNAL_TRACE_APPENDS === "1" || env.ANNAL_TRACE_APPENDS === "true",
+    accessLog: env.ANNAL_ACCESS_LOG === "1" || env.ANNAL_ACCESS_LOG === "true",
     projections: projectionList(env.ANNAL_PROJECTIONS),
     projectionsDir: env.ANNAL_PROJECTIONS_DIR ? resolve(env.ANNAL_PROJECTIONS_DIR) : undefined,
     projectionBatchSize: integer(env, "ANNAL_PROJECTION_BATCH", 1000, 1, 50_000),

@@ -3,7 +3,7 @@
 // HTTP, and Emmett's PostgreSQL event store on the same server. Not a test: nothing here
 // asserts; it prints figures to copy into docs/benchmarks.md.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,10 @@ import { startEmbeddedPostgres } from "../../src/store/postgres/embedded.js";
 import { startServerProcess } from "../../test/support/processes.js";
 import { fillLog, payload } from "./fill-log.js";
 import { formatRow, runClosedLoop, type LoadResult } from "./stats.js";
+import { formatOpenLoop, runOpenLoop } from "./open-loop.js";
+import { parentPid, postgresCpuSeconds, processCpuSeconds } from "./proc-cpu.js";
+import { formatStageBreakdown, parseStageMetrics, type StageScrape } from "./stage-breakdown.js";
+import type { DevClient } from "../../src/auth/index.js";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "1");
 const results: LoadResult[] = [];
@@ -56,36 +60,117 @@ async function benchLedger(adminUrl: string, home: string) {
   }
 }
 
+interface HttpRun {
+  url: string;
+  connections: number;
+  seconds: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/** Closed loop (autocannon): `connections` clients, each sending its next append when answered. */
+async function appendLoad(run: HttpRun): Promise<autocannon.Result> {
+  let n = 0;
+  return autocannon({
+    url: run.url,
+    connections: run.connections,
+    duration: run.seconds,
+    requests: [{ method: "POST", headers: { "content-type": "application/json", ...run.headers }, setupRequest: (req) => ({ ...req, path: `/streams/h-${n++ % 1000}/events`, body: run.body }) }],
+  });
+}
+
+function reportLoad(name: string, result: autocannon.Result, eventsPerOp: number): LoadResult {
+  const ok = result["2xx"];
+  const row = { name, events: ok * eventsPerOp, seconds: result.duration, eventsPerSecond: (ok * eventsPerOp) / result.duration, p50Ms: result.latency.p50, p99Ms: result.latency.p99 };
+  report(row);
+  if (result.non2xx > 0 || result.errors > 0) console.log(`   ! ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return row;
+}
+
+/** A writer's access token from the embedded development issuer (client_credentials). */
+async function writerToken(url: string, home: string): Promise<string> {
+  const clients = JSON.parse(await readFile(join(home, "dev-clients.json"), "utf8")) as DevClient[];
+  const writer = clients.find((c) => c.role === "writer")!;
+  const response = await fetch(`${url}/oidc/token`, {
+    method: "POST",
+    headers: { authorization: `Basic ${btoa(`${writer.clientId}:${writer.clientSecret}`)}`, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "client_credentials" }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (body.access_token === undefined) throw new Error(`token request failed: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/** The postmaster of the server behind `url`: the parent of this session's backend. */
+async function postmasterOf(url: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    return parentPid(rows[0]!.pid);
+  } finally {
+    await client.end();
+  }
+}
+
+async function scrapeStages(url: string, headers: Record<string, string> = {}): Promise<StageScrape> {
+  const response = await fetch(`${url}/metrics`, { headers });
+  return parseStageMetrics(await response.text());
+}
+
 async function benchHttp(adminUrl: string, home: string) {
   const url = await createDatabase(adminUrl, "bench_annal_http");
-  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off" });
-  try {
-    const one = JSON.stringify({ events: [{ type: "OrderPlaced", data: payload(1) }] });
-    const hundred = JSON.stringify({ events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(j) })) });
-    for (const [name, body, connections, eventsPerOp] of [
-      ["(c) HTTP single-event appends, 64 connections", one, 64, 1],
-      ["(d) HTTP 100-event appends, 8 connections", hundred, 8, 100],
-    ] as const) {
-      let n = 0;
-      const result = await autocannon({
-        url: server.url,
-        connections,
-        duration: 15 * SCALE,
-        requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (req) => ({ ...req, path: `/streams/h-${n++ % 1000}/events`, body }) }],
-      });
-      const ok = result["2xx"];
-      report({
-        name,
-        events: ok * eventsPerOp,
-        seconds: result.duration,
-        eventsPerSecond: (ok * eventsPerOp) / result.duration,
-        p50Ms: result.latency.p50,
-        p99Ms: result.latency.p99,
-      });
-      if (result.non2xx > 0 || result.errors > 0) console.log(`   ! ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  const postmaster = await postmasterOf(url);
+  const one = JSON.stringify({ events: [{ type: "OrderPlaced", data: payload(1) }] });
+  const hundred = JSON.stringify({ events: Array.from({ length: 100 }, (_, j) => ({ type: "OrderPlaced", data: payload(j) })) });
+  const seconds = 15 * SCALE;
+  // BENCH_HTTP_RUNTIMES=node,bun runs the server under each (Bun from the npm package).
+  for (const runtime of (process.env.BENCH_HTTP_RUNTIMES ?? "node").split(",") as Array<"node" | "bun">) {
+    const tag = runtime === "node" ? "" : ` [${runtime}]`;
+    const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off" }, runtime);
+    try {
+      await appendLoad({ url: server.url, connections: 64, seconds: 3, body: one }); // warm-up: JIT, connections, stream heads
+      const cpu = () => ({ server: processCpuSeconds(server.process.pid!), postgres: postmaster === undefined ? NaN : postgresCpuSeconds(postmaster) });
+      const before = cpu();
+      const c = reportLoad(`(c) HTTP single-event appends, 64 connections, auth off${tag}`, await appendLoad({ url: server.url, connections: 64, seconds, body: one }), 1);
+      const after = cpu();
+      const perEvent = (s: number) => (s * 1000) / c.events;
+      const serverMs = perEvent(after.server - before.server);
+      const postgresMs = perEvent(after.postgres - before.postgres);
+      console.log(`   CPU per append (c): server ${serverMs.toFixed(3)} ms + PostgreSQL ${postgresMs.toFixed(3)} ms = ${(serverMs + postgresMs).toFixed(3)} ms (utime+stime from /proc over the run)`);
+      reportLoad(`(d) HTTP 100-event appends, 8 connections${tag}`, await appendLoad({ url: server.url, connections: 8, seconds, body: hundred }), 100);
+      // Capacity against latency: a fixed arrival rate, latency from the scheduled send time.
+      for (const rate of (process.env.BENCH_OPEN_RATES ?? "1000,2000,3000,4000,5000,6000").split(",").map(Number)) {
+        console.log(formatOpenLoop(await runOpenLoop({ url: server.url, rate, seconds: 5 * SCALE, connections: 256, path: (i) => `/streams/o-${i % 1000}/events`, body: one })));
+      }
+    } finally {
+      await server.stop();
     }
-  } finally {
-    await server.stop();
+    if (runtime !== "node") continue;
+    // Auth on: the embedded development issuer, a writer's token on every request.
+    const secured = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "oidc" }, runtime);
+    try {
+      const headers = { authorization: `Bearer ${await writerToken(secured.url, home)}` };
+      await appendLoad({ url: secured.url, connections: 64, seconds: 3, body: one, headers });
+      reportLoad(`(c) HTTP single-event appends, 64 connections, auth on${tag}`, await appendLoad({ url: secured.url, connections: 64, seconds, body: one, headers }), 1);
+    } finally {
+      await secured.stop();
+    }
+    // Where a request waits: the same load with every append's timeline recorded.
+    if (process.env.BENCH_TRACE === "0") continue;
+    const traced = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_TRACE_APPENDS: "1" }, runtime);
+    try {
+      await appendLoad({ url: traced.url, connections: 64, seconds: 3, body: one });
+      let before = await scrapeStages(traced.url);
+      reportLoad(`(c) traced (ANNAL_TRACE_APPENDS=1), 64 connections${tag}`, await appendLoad({ url: traced.url, connections: 64, seconds: 10 * SCALE, body: one }), 1);
+      for (const line of formatStageBreakdown(before, await scrapeStages(traced.url))) console.log(line);
+      const rate = Number(process.env.BENCH_TRACE_OPEN_RATE ?? 2000);
+      before = await scrapeStages(traced.url);
+      console.log(formatOpenLoop(await runOpenLoop({ url: traced.url, rate, seconds: 10 * SCALE, connections: 256, path: (i) => `/streams/o-${i % 1000}/events`, body: one })).replace("open loop", "traced open loop"));
+      for (const line of formatStageBreakdown(before, await scrapeStages(traced.url))) console.log(line);
+    } finally {
+      await traced.stop();
+    }
   }
 }
 

@@ -1,5 +1,4 @@
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { LedgerError } from "../core/index.js";
 import { resolveApiOptions, type ApiDeps, type ApiOptions, type AppEnv } from "./context.js";
@@ -8,8 +7,10 @@ import type { HttpBindings } from "@hono/node-server";
 import { createRouteTable } from "./admin-routes.js";
 import { apiVersion } from "./middleware/api-version.js";
 import { authorize } from "./middleware/authorize.js";
+import { limitBody } from "./middleware/body-limit.js";
 import { observeRequests } from "./middleware/observe.js";
 import { requestTimeout } from "./middleware/request-timeout.js";
+import { traceAppends } from "./middleware/trace-appends.js";
 import { problemResponse } from "./problem-response.js";
 import type { HttpMethod, RouteDefinition } from "./routes.js";
 
@@ -26,25 +27,23 @@ export function createApp(deps: ApiDeps, options: ApiOptions = {}): Hono<AppEnv>
   const routes = createRouteTable(deps, resolved);
   const app = new Hono<AppEnv>();
 
+  if (resolved.traceAppends) app.use(traceAppends(deps.metrics));
   app.use(requestId());
-  app.use(observeRequests(deps.logger, deps.metrics));
+  app.use(observeRequests(deps.logger, deps.metrics, resolved.accessLog));
   if (deps.identityProvider !== undefined) mountIdentityProvider(app, deps.identityProvider);
   app.use(apiVersion(resolved.apiVersions));
 
   // Enforced while streaming: a body past the limit is refused as soon as it is seen,
   // never buffered whole (and a Content-Length over the limit is refused unread).
-  const limitBody = bodyLimit({
-    maxSize: resolved.maxBodyBytes,
-    onError: () => {
-      throw new LedgerError("ERR_PAYLOAD_TOO_LARGE", `request body exceeds ${resolved.maxBodyBytes} bytes`, { details: { maxBodyBytes: resolved.maxBodyBytes } });
-    },
+  const bodyBound = limitBody(resolved.maxBodyBytes, () => {
+    throw new LedgerError("ERR_PAYLOAD_TOO_LARGE", `request body exceeds ${resolved.maxBodyBytes} bytes`, { details: { maxBodyBytes: resolved.maxBodyBytes } });
   });
   for (const route of routes) {
     // The bound covers authentication too (an identity provider that does not answer).
     const bound = requestTimeout(resolved.requestTimeoutMs, route.method === "GET" ? "ERR_UNAVAILABLE" : "ERR_OUTCOME_UNKNOWN");
     // Access first: a caller who may not append never gets a body read.
     const guard = authorize(route, deps.access);
-    if (route.acceptsBody) app.on(route.method, route.path, bound, guard, limitBody, route.handler);
+    if (route.acceptsBody) app.on(route.method, route.path, bound, guard, bodyBound, route.handler);
     else app.on(route.method, route.path, bound, guard, route.handler);
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { AppendTimeline } from "../ledger/append-trace.js";
 import type { AccessControl, Principal } from "../auth/access-control.js";
 import type { Redactor } from "../ledger/redaction.js";
 import type { CheckpointView, Ledger, LedgerReader } from "../ledger/types.js";
@@ -75,6 +76,13 @@ export interface ApiOptions {
   apiVersions?: ApiVersionPolicy;
   /** Every request is answered within this (503 past it). Default 5000 ms. */
   requestTimeoutMs?: number;
+  /**
+   * Stage histograms of every append (annal_append_stage_seconds in /metrics), for
+   * finding where appends wait (ANNAL_TRACE_APPENDS=1). Off by default.
+   */
+  traceAppends?: boolean;
+  /** One info line per request (ANNAL_ACCESS_LOG=1). Off by default. */
+  accessLog?: boolean;
 }
 
 export type ResolvedApiOptions = Required<ApiOptions>;
@@ -87,6 +95,8 @@ export function resolveApiOptions(options: ApiOptions = {}): ResolvedApiOptions 
     maxReadLimit: options.maxReadLimit ?? 1000,
     apiVersions: options.apiVersions ?? API_VERSIONS,
     requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+    traceAppends: options.traceAppends ?? false,
+    accessLog: options.accessLog ?? false,
   };
 }
 
@@ -97,6 +107,8 @@ export interface AppVariables {
   apiVersion: string;
   /** Set by the authorize middleware on every non-public route before its handler runs. */
   principal: Principal;
+  /** Stage timestamps of this request, only while appends are traced (ANNAL_TRACE_APPENDS=1). */
+  timeline?: AppendTimeline;
 }
 
 export interface AppEnv {

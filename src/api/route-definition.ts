@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { LedgerError } from "../core/index.js";
 import type { AppEnv } from "./context.js";
 import { readJsonBody } from "./json-body.js";
+import { mark, STAGE } from "../ledger/append-trace.js";
 
 /**
  * What a caller must hold to use a route, enforced by the authorize middleware against the
@@ -116,6 +117,7 @@ export function defineRoute<R extends RequestSchemas = Record<never, never>>(spe
         headers: parsers.headers?.(c) ?? empty,
         body: body === undefined ? undefined : checkBody(body, await readJsonBody(c, maxJsonDepth!)),
       } as RouteInput<R>;
+      mark(c.get("timeline"), STAGE.validated);
       return handle(c, input);
     },
   };

@@ -3,6 +3,7 @@ import { accepts } from "hono/accepts";
 import { LedgerError } from "../core/index.js";
 import type { JsonObject, JsonValue } from "../core/index.js";
 import type { AppendEventInput, AppendRequest } from "../ledger/types.js";
+import { mark, STAGE } from "../ledger/append-trace.js";
 import type { ApiDeps, ResolvedApiOptions } from "./context.js";
 import { assertWritableStream } from "./append-request.js";
 import { buildProblem, PROBLEM_CONTENT_TYPE } from "./problems.js";
@@ -65,12 +66,16 @@ export function createRoutes(deps: ApiDeps, options: ResolvedApiOptions): RouteD
         // parseStrictJson proved the whole body I-JSON and the schema its shape: data is a
         // JsonValue and metadata a JsonObject.
         const events = body.events as Array<AppendEventInput & { data: JsonValue; metadata?: JsonObject }>;
+        const timeline = c.get("timeline");
         const request: AppendRequest = { streamId: params.streamId, events, principal: c.get("principal").subject };
+        if (timeline !== undefined) request.timeline = timeline;
         if (body.expectedVersion !== undefined) request.expectedVersion = body.expectedVersion;
         if (headers["Idempotency-Key"] !== undefined) request.idempotencyKey = headers["Idempotency-Key"];
         const receipt = await ledger.append(request);
+        mark(timeline, STAGE.resolved);
         const first = receipt.events[0];
-        c.get("logger").info({ streamId: params.streamId, position: first?.position, count: receipt.events.length, streamVersion: receipt.streamVersion }, "events appended");
+        // Debug, not info: one line per append is the access log's job (ANNAL_ACCESS_LOG=1).
+        c.get("logger").debug({ streamId: params.streamId, position: first?.position, count: receipt.events.length, streamVersion: receipt.streamVersion }, "events appended");
         if (first !== undefined) c.header("Location", `/events/${first.position}`);
         return c.json(receiptJson(receipt), 201);
       },

@@ -3,6 +3,7 @@ import type pg from "pg";
 import { equalBytes, isLedgerError, LedgerError, toBase64, utf8, type EventRecord, type JsonObject, type JsonValue } from "../core/index.js";
 import type { Signer } from "../keys/index.js";
 import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
+import { mark, markAll, STAGE } from "./append-trace.js";
 import { createDatabaseGate, type DatabaseGate } from "./database-gate.js";
 import { createDurableFlusher } from "./durable-flush.js";
 import { beginLocked, isConnectionError, isWriteConflict, nodeSha256, readSupporting, writePlan, type SupportingState } from "./batch-store.js";
@@ -99,7 +100,7 @@ export interface LedgerStats {
  */
 export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): Ledger & { readonly queued: number; readonly stats: LedgerStats } {
   const now = deps.now ?? (() => new Date());
-  const randomBytes = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)));
+  const randomBytes = deps.randomBytes ?? createRandomPool();
   const randomUUID = deps.randomUUID ?? nodeRandomUUID;
   const hash = deps.hash ?? nodeSha256;
   const writePool = deps.writePool ?? deps.pool;
@@ -187,6 +188,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
         waiter.settle({ ok: false, error: index >= 0 ? notWritten("the append waited too long for the database") : outcomeUnknown("the append took too long to commit") });
       }, appendTimeoutMs);
       queue.push(waiter);
+      mark(request.timeline, STAGE.queued);
       if (!running) idle = run();
     });
   }
@@ -243,6 +245,8 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
             known = { head: optimistic.head, streams: remember(base.streams, optimistic.streams) };
             const written = writeOptimistic(optimistic, base.head);
             written.catch(() => undefined); // observed when settled, in order
+            // When the statement returns, which may be before the loop gets to settle it.
+            if (batch[0]!.request.timeline !== undefined) void written.then(() => markAll(batch, STAGE.written), () => undefined);
             window.push({ batch, plan: optimistic, started, written });
             stats.optimisticBatches++;
             continue;
@@ -261,11 +265,14 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   async function planOptimistic(batch: Waiter[], state: { head: ChainState; streams: Map<string, StreamState> }): Promise<BatchPlan> {
     const missing = [...new Set(batch.map((w) => w.request.streamId))].filter((id) => !state.streams.has(id));
     const read = await readSupporting(deps.pool, batch, missing);
+    markAll(batch, STAGE.read);
     // A stream read here is as committed now; if that is beyond state.head, another
     // writer moved the head and this batch's guard fails, so remembering it is safe.
     for (const [id, stream] of read.streams) if (!state.streams.has(id)) state.streams.set(id, stream);
     const streams = state.streams;
-    return planBatch(planDeps(), state.head, streams, batch, read.idempotency, read.existingIds);
+    const plan = await planBatch(planDeps(batch), state.head, streams, batch, read.idempotency, read.existingIds);
+    markAll(batch, STAGE.signed);
+    return plan;
   }
 
   /**
@@ -366,13 +373,26 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     return streams;
   }
 
-  function planDeps() {
-    return { signer: deps.signer, origin: options.origin, recordedAt: now().toISOString(), hash };
+  function planDeps(batch: readonly Waiter[]) {
+    return { signer: tracedSigner(batch), origin: options.origin, recordedAt: now().toISOString(), hash };
+  }
+
+  /** The signer, marking `planned` on the batch's traced appends when signing starts. */
+  function tracedSigner(batch: readonly Waiter[]): Signer {
+    if (batch[0]?.request.timeline === undefined) return deps.signer;
+    // Object.create keeps every other member (and getter) of the signer as it is.
+    return Object.assign(Object.create(deps.signer) as Signer, {
+      signMany: (messages: Uint8Array[]) => {
+        markAll(batch, STAGE.planned);
+        return deps.signer.signMany(messages);
+      },
+    });
   }
 
   /** Answers a committed batch once it is durable: at once in `sync` mode, after the flush in `flush` mode. */
   function awaitFlush(batch: Waiter[], outcomes: Outcome[], position: number, started: number): void {
     const settle = (failure: LedgerError | undefined) => {
+      markAll(batch, STAGE.durable);
       batch.forEach((w, i) => w.settle(failure ? { ok: false, error: failure } : outcomes[i]!));
       const events = failure ? 0 : outcomes.reduce((n, o, i) => n + (o.ok && !o.replayed ? batch[i]!.events : 0), 0);
       deps.onBatch?.({ requests: batch.length, events, durationMs: performance.now() - started });
@@ -385,6 +405,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     try {
       stats.lockedBatches++;
       const plan = await commitBatch(batch);
+      markAll(batch, STAGE.written);
       known = { head: plan.head, streams: new Map(plan.streams) };
       awaitFlush(batch, plan.outcomes, plan.head.position, started);
     } catch (error) {
@@ -404,6 +425,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       events += next.events;
       queuedEvents -= next.events;
     }
+    markAll(batch, STAGE.taken);
     return batch;
   }
 
@@ -441,7 +463,9 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     try {
       const head = await beginLocked(client, flushMode);
       const state: SupportingState = await readSupporting(client, batch, [...new Set(batch.map((w) => w.request.streamId))]);
-      const plan = await planBatch(planDeps(), head, state.streams, batch, state.idempotency, state.existingIds);
+      markAll(batch, STAGE.read);
+      const plan = await planBatch(planDeps(batch), head, state.streams, batch, state.idempotency, state.existingIds);
+      markAll(batch, STAGE.signed);
       if (plan.events.length > 0) {
         await writePlan(client, plan, head, !flushMode);
         if (deps.inline?.active() === true) await deps.inline.apply(client, plannedRecords(plan));
@@ -483,6 +507,25 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       await flusher.idle();
       if (deps.gate === undefined) gate.close();
     },
+  };
+}
+
+/**
+ * Salts (32 bytes per event) cut from 4 KiB of randomness at a time: one call into
+ * OpenSSL per 128 events instead of one per event. Each block is a fresh buffer that is
+ * never written again, so the salts already handed out stay as they are.
+ */
+function createRandomPool(blockBytes = 4096): (length: number) => Uint8Array {
+  let block = new Uint8Array(0);
+  let offset = 0;
+  return (length) => {
+    if (length > blockBytes) return new Uint8Array(nodeRandomBytes(length));
+    if (offset + length > block.length) {
+      block = new Uint8Array(nodeRandomBytes(blockBytes));
+      offset = 0;
+    }
+    offset += length;
+    return block.subarray(offset - length, offset);
   };
 }
 

@@ -1,4 +1,5 @@
 import type { EventRecord, JsonObject, JsonValue } from "../core/index.js";
+import type { AppendTimeline } from "./append-trace.js";
 
 /** `any`: no check; `no_stream`: the stream must not exist; `stream_exists`; n: the stream's last version must be n. */
 export type ExpectedVersion = "any" | "no_stream" | "stream_exists" | number;
@@ -19,6 +20,8 @@ export interface AppendRequest {
   idempotencyKey?: string;
   /** Who appends (token subject); `anonymous` when auth is off. */
   principal?: string;
+  /** Stage timestamps, when the edge traces appends (ANNAL_TRACE_APPENDS=1); never stored. */
+  timeline?: AppendTimeline;
 }
 
 export interface ReceiptEvent {

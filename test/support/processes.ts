@@ -42,12 +42,12 @@ export interface ServerProcess {
  * answers /readyz. `ANNAL_AUTH` is required so every test states whether it runs with
  * authentication (`oidc`) or explicitly without (`off`).
  */
-export async function startServerProcess(env: Record<string, string> & { ANNAL_AUTH: "off" | "oidc" }, runtime: "node" | "bun" = "node"): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string> & { ANNAL_AUTH: "off" | "oidc" }, runtime: "node" | "bun" = "node", runtimeArgs: readonly string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const command = runtime === "node" ? process.execPath : BUN;
-  const args = runtime === "node" ? [`${REPO_ROOT}bin/annal.js`, "serve"] : [`${REPO_ROOT}src/cli/main.ts`, "serve"];
-  // Everything it logs (trace and up) is copied to the run's logs for the teardown's secret scan.
-  const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ANNAL_PORT: String(port), ANNAL_LOG_LEVEL: "trace", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [...runtimeArgs, ...(runtime === "node" ? [`${REPO_ROOT}bin/annal.js`, "serve"] : [`${REPO_ROOT}src/cli/main.ts`, "serve"])];
+  // Everything it logs (trace and up, access log included) is copied to the run's logs for the teardown's secret scan.
+  const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ANNAL_PORT: String(port), ANNAL_LOG_LEVEL: "trace", ANNAL_ACCESS_LOG: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const log = processLogFile(`serve-${runtime}`);
   let output = "";
   child.stdout.on("data", (d: Buffer) => (appendProcessLog(log, d), (output += d.toString())));

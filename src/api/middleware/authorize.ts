@@ -3,6 +3,7 @@ import { GRANT_PERMISSIONS, isAllowed, type GrantPermission } from "../../auth/p
 import type { AccessControl } from "../../auth/access-control.js";
 import { isLedgerError, LedgerError } from "../../core/index.js";
 import type { AppEnv } from "../context.js";
+import { mark, STAGE } from "../../ledger/append-trace.js";
 import type { RouteDefinition } from "../routes.js";
 
 const REALM = "annal";
@@ -40,6 +41,7 @@ export function authorize(route: Pick<RouteDefinition, "permission" | "path" | "
       });
     }
     c.set("principal", principal);
+    mark(c.get("timeline"), STAGE.authorised);
     return next();
   };
 }

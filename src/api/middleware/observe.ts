@@ -7,13 +7,16 @@ import type { AppEnv } from "../context.js";
 const LABELS = ["method", "route", "status"] as const;
 
 /**
- * Request metrics and the access log. Runs first, so it sees the final status of every
- * response, including the ones the error renderer and the not-found handler produce.
+ * Request metrics and, when `accessLog` is on (ANNAL_ACCESS_LOG=1), the access log: one
+ * info line per request. Off by default: at thousands of appends a second a line per
+ * request costs more than the append's own work, and metrics already count them. Runs
+ * first, so it sees the final status of every response, including the ones the error
+ * renderer and the not-found handler produce.
  *
  * Labels use the matched route pattern, never the raw path: stream ids and positions
  * in a label would grow the series without bound.
  */
-export function observeRequests(logger: Logger, registry: Registry): MiddlewareHandler<AppEnv> {
+export function observeRequests(logger: Logger, registry: Registry, accessLog = false): MiddlewareHandler<AppEnv> {
   const requests = reuseOrRegister(registry, "annal_http_requests_total", () =>
     new Counter({ name: "annal_http_requests_total", help: "HTTP requests answered, by route pattern and status.", labelNames: LABELS, registers: [registry] }),
   );
@@ -35,7 +38,7 @@ export function observeRequests(logger: Logger, registry: Registry): MiddlewareH
     const labels = { method: c.req.method, route: routePatternOf(c), status: String(c.res.status) };
     requests.inc(labels);
     duration.observe(labels, seconds);
-    requestLogger.info({ method: c.req.method, route: labels.route, path: c.req.path, status: c.res.status, durationMs: Math.round(seconds * 1e4) / 10 }, "request completed");
+    if (accessLog) requestLogger.info({ method: c.req.method, route: labels.route, path: c.req.path, status: c.res.status, durationMs: Math.round(seconds * 1e4) / 10 }, "request completed");
   };
 }
 
