@@ -78,7 +78,7 @@ program
         console.log(`OK: ${report.events} events and ${report.checkpoints} checkpoints verified (${source.describe}); root ${report.root}`);
         if (opts.publicKey.length === 0) console.log("note: keys were taken from the source itself; pass --public-key to pin the ledger key you trust");
       } else {
-        console.error(`FAILED at position ${report.position}: ${report.reason}`);
+        console.error(`FAILED at position ${report.position}: ${report.reason}${report.code ? ` (${report.code})` : ""}`);
         console.error(`(${report.events} events and ${report.checkpoints} checkpoints verified before it)`);
         process.exitCode = 1;
       }

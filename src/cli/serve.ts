@@ -87,7 +87,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     // --- end archive
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader, proofs, redactor: core.redactor, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config) },
+      { ledger: core.ledger, reader, proofs, redactor: core.redactor, keys: { rotate: () => core.ledger.rotateKey() }, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config) },
       { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs },
     );
     const server = await startServer(app, { host: config.host, port });

@@ -32,6 +32,9 @@ export type LedgerErrorCode =
   | "ERR_CONFIG"
   | "ERR_ARCHIVE"
   | "ERR_INTERNAL"
+  // Keys (rotation): this instance does not hold the key in force; a key used outside its window.
+  | "ERR_SIGNING_KEY_UNAVAILABLE"
+  | "ERR_KEY_OUTSIDE_WINDOW"
   // The Kafka relay and the consumer helper (src/relay).
   | "ERR_KAFKA_UNAVAILABLE"
   | "ERR_KAFKA_TOPIC"
