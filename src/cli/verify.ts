@@ -4,7 +4,7 @@ import { createChainVerifier, decodeHash, fromBase64, keyIdOf, passesEd25519Prec
 import { nodeSha256 } from "../ledger/batch-store.js";
 import type { EventSource, SourcedRecord } from "./event-sources.js";
 import { checkEventShape } from "../verify/event.js";
-import { createKeyFollower, type KeyFollower } from "../verify/key-windows.js";
+import { createKeyFollower, isKeyRotation, type KeyFollower } from "../verify/key-windows.js";
 import { resolveTrustedKey, type TrustedKey } from "../verify/keys.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
@@ -161,8 +161,11 @@ interface PositionedCheck extends SignatureCheck {
  */
 function resolveKeys(follower: KeyFollower, page: readonly SourcedRecord[]): { checks: PositionedCheck[]; failure?: Failure } {
   const checks: PositionedCheck[] = [];
-  for (const { record } of page) {
-    const key = follower.resolve(record as EventRecord);
+  for (const { record: served, stored } of page) {
+    // A database row carries its data as the stored canonical text (checked against
+    // dataHash by the chain verifier); a KeyRotated event's data is what the follower reads.
+    const record = served.data === undefined && stored?.data !== undefined && isKeyRotation(served) ? { ...served, data: JSON.parse(stored.data) as EventRecord["data"] } : served;
+    const key = follower.resolve(record);
     if (!key.ok) return { checks, failure: { ok: false, position: record.position, reason: key.reason, code: key.code } };
     const signature = fromBase64(record.signature);
     const message = decodeHash(record.hash);

@@ -89,6 +89,7 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       reader: annal.reader,
       proofs: annal.proofs,
       redactor: annal.redactor,
+      keys: { rotate: () => annal.ledger.rotateKey() },
       ready: annal.ready,
       projections: projections?.api,
       // ANNAL_TEST_LOG=debug shows the server's log when a test needs explaining.
