@@ -8,6 +8,7 @@ import { registerArchiveCommands, runBundleVerify } from "./archive-commands.js"
 import { registerAuditCommands, runAuditVerify } from "./audit-commands.js";
 import { registerProjectionCommands } from "./projection-commands.js";
 import { registerKafkaCommands } from "./kafka-commands.js";
+import { registerKeyCommands } from "./key-commands.js";
 import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
 import { exampleUsage, serve } from "./serve.js";
 import { verifyLog } from "./verify.js";
@@ -91,6 +92,7 @@ registerAuditCommands(program);
 registerProjectionCommands(program);
 registerArchiveCommands(program);
 registerKafkaCommands(program);
+registerKeyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isLedgerError(error)) console.error(`annal: ${error.code}: ${error.message}`);

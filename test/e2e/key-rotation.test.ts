@@ -205,9 +205,7 @@ describe("key rotation under load", () => {
       describe: "forged",
       publicKeys: () => Promise.resolve(info),
       size: () => Promise.resolve(records.length),
-      async *pages() {
-        yield records.map((record) => ({ record }));
-      },
+      pages: () => [records.map((record) => ({ record }))],
       checkpoints: () => Promise.resolve([]),
       close: () => Promise.resolve(),
     });
