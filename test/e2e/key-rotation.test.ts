@@ -205,7 +205,9 @@ describe("key rotation under load", () => {
       describe: "forged",
       publicKeys: () => Promise.resolve(info),
       size: () => Promise.resolve(records.length),
-      pages: () => [records.map((record) => ({ record }))],
+      pages: () => (async function* () {
+        yield await Promise.resolve(records.map((record) => ({ record })));
+      })(),
       checkpoints: () => Promise.resolve([]),
       close: () => Promise.resolve(),
     });
