@@ -44,8 +44,7 @@ export function createKeyRoutes(deps: Pick<ApiDeps, "logger"> & { keys?: KeyAdmi
         "Appends a `KeyRotated` event to stream `annal:keys`: signed, as every event, by the key in force, and carrying the next key's signature over the rotation statement. The previous key's window ends at that event; the next key (`ANNAL_NEXT_SIGNING_KEY` of this instance) signs from the following position. Checkpoints carry both signatures for `ANNAL_KEY_OVERLAP_SECONDS`.",
       responses: {
         200: { description: "Rotated: the event, the new window and the checkpoint covering the event.", content: { "application/json": KeyRotated } },
-        409: problem("The next key is already in force or was in force before (`ERR_CONFLICT`)."),
-        500: problem("No next key configured on this server (`ERR_CONFIG`)."),
+        409: problem("No next key on this server, or the next key is already in force or was in force before (`ERR_CONFLICT`)."),
         503: problem("This server does not hold the key in force (`ERR_SIGNING_KEY_UNAVAILABLE`), or the database is unavailable."),
       },
       async handle(c) {

@@ -567,7 +567,8 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
 
   function rotateKey(): Promise<KeyRotation> {
     if (closed) return Promise.reject(new LedgerError("ERR_UNAVAILABLE", "the ledger is shutting down", { retriable: true }));
-    if (!deps.nextSigner) return Promise.reject(new LedgerError("ERR_CONFIG", "no next signing key: set ANNAL_NEXT_SIGNING_KEY to the key to rotate to"));
+    // A state this instance is in, not a server fault: 409, not 500.
+    if (!deps.nextSigner) return Promise.reject(new LedgerError("ERR_CONFLICT", "this instance holds no next signing key: set ANNAL_NEXT_SIGNING_KEY to the key to rotate to"));
     return new Promise<Receipt>((resolve, reject) => {
       // Solo: planned only on the locked path, where its event is built (prepareRotation).
       const waiter: Waiter = {

@@ -408,7 +408,7 @@ def check_published_keys(http, keys):
     entries = http.get("/keys", auth=False)["keys"]
     listed = []
     for entry in entries:
-        members = {"keyId", "algorithm", "publicKey", "noteVerifierKey", "validFrom"} | ({"validTo"} if "validTo" in entry else set())
+        members = {"keyId", "algorithm", "publicKey", "noteVerifierKey", "validFrom"} | ({"validTo"} if "validTo" in entry else set()) | ({"fromPosition"} if "fromPosition" in entry else set()) | ({"toPosition"} if "toPosition" in entry else set())
         exact(entry, members, "key entry")
         raw = b64(entry["publicKey"], 32)
         if entry["algorithm"] != "Ed25519" or entry["keyId"] != key_id(raw):
