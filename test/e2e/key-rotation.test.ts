@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAnnal, type AnnalCore } from "../../src/annal.js";
@@ -13,6 +15,15 @@ import type { PublicKeyInfo } from "../../src/ledger/index.js";
 import { ERR_KEY_OUTSIDE_WINDOW, resolveTrustedKey, verifyCheckpointNote, verifyEvent, verifyReceipt, type TrustedKey } from "../../src/verify/index.js";
 import { startTestHttpAnnal, type TestHttpAnnal } from "../support/annal.js";
 import { runCli } from "../support/processes.js";
+import { PYTHON_VERIFIER_DIR, pythonWithRequirements } from "../support/python.js";
+
+async function runPython(python: string, args: string[]): Promise<{ ok: boolean; events?: number; position?: number; reason?: string }> {
+  const result = await promisify(execFile)(python, [join(PYTHON_VERIFIER_DIR, "annal_verify.py"), ...args], { timeout: 120_000, maxBuffer: 1 << 24 }).catch((error: { stdout?: string; stderr?: string }) => {
+    if (!error.stdout) throw new Error(`the Python verifier crashed: ${error.stderr}`);
+    return { stdout: error.stdout };
+  });
+  return JSON.parse(result.stdout) as { ok: boolean };
+}
 
 // Rotation under load, on a real PostgreSQL: 16 writers on two instances that both hold
 // the old and the next key, a rotation through POST /admin/keys/rotate in the middle, and
@@ -153,6 +164,17 @@ describe("key rotation under load", () => {
     const pinnedNew = await runCli(["verify", "--database-url", http.annal.adminUrl, "--no-progress", "--public-key", toBase64(newKey.publicKey)]);
     expect(pinnedNew.code).toBe(1);
     expect(pinnedNew.stderr).toContain("FAILED at position 1");
+  });
+
+  it("the independent Python verifier (written from docs/verification.md) follows the rotation with only the first key pinned", async () => {
+    const python = pythonWithRequirements();
+    const { info } = await publishedKeys();
+    const size = Number((await http.annal.pool.query<{ position: string }>("SELECT position FROM annal.durable_head")).rows[0]!.position);
+    const verdict = await runPython(python, ["log", "--url", http.url, "--key", info[0]!.noteVerifierKey, "--page", "200"]);
+    expect(verdict).toMatchObject({ ok: true, keys: 2 });
+    expect(verdict.events).toBeGreaterThanOrEqual(size);
+    // Pinned to the new key alone, it fails at position 1.
+    expect(await runPython(python, ["log", "--url", http.url, "--key", info[1]!.noteVerifierKey, "--page", "200"])).toMatchObject({ ok: false, position: 1 });
   });
 
   it("a receipt issued before the rotation verifies after it", async () => {
