@@ -249,4 +249,33 @@ describe("key rotation under load", () => {
     // The genuine log up to there verifies with the same verifier, so the refusal is the window's.
     expect(await verifyLog(source(events.slice(0, forgedAt)), { workers: 0 })).toMatchObject({ ok: true });
   });
+  it("annal keys list shows the windows; annal keys rotate on the database moves on to a third key; a server without it answers 503", async () => {
+    const listed = await runCli(["keys", "list", "--database-url", http.annal.adminUrl]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${oldKey.keyId}  positions 1..${rotatedAt}`);
+    expect(listed.stdout).toContain(`${newKey.keyId}  positions ${rotatedAt + 1}..`);
+
+    const third = await writeKey(dir, "third.pem");
+    const env = { ANNAL_SIGNING_KEY_FILE: newKey.file, ANNAL_NEXT_SIGNING_KEY: `file:${third.file}`, ANNAL_HOME: await mkdtemp(join(dir, "cli-")), ANNAL_LOG_LEVEL: "silent" };
+    const rotated = await runCli(["keys", "rotate", "--database-url", http.annal.adminUrl], env);
+    expect(rotated.stderr).toBe("");
+    expect(rotated.code).toBe(0);
+    const secondRotation = Number(/signs up to position (\d+)/.exec(rotated.stdout)![1]);
+    expect(rotated.stdout).toContain(`key ${third.keyId} signs from position ${secondRotation + 1}`);
+    // Again: the third key is already in force, so nothing is appended.
+    const again = await runCli(["keys", "rotate", "--database-url", http.annal.adminUrl], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("ERR_CONFLICT");
+
+    // The HTTP server holds the first two keys only: its appends are refused with 503.
+    const refused = await fetch(`${http.url}/streams/after-third/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ events: [{ type: "Late", data: {} }] }) });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).not.toBeNull();
+    expect(((await refused.json()) as { code: string }).code).toBe("ERR_SIGNING_KEY_UNAVAILABLE");
+
+    // Two rotations, only the first key pinned: still one verifiable log.
+    const pinnedFirst = await runCli(["verify", "--database-url", http.annal.adminUrl, "--no-progress", "--public-key", toBase64(oldKey.publicKey)]);
+    expect(pinnedFirst.stderr).toBe("");
+    expect(pinnedFirst.code).toBe(0);
+  });
 });
