@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { AnnalConfig } from "./config.js";
 import { loadOrCreateDevKey, maskKeyUri, openSigner, type Signer } from "./keys/index.js";
-import { createPostgresLedger, registerSigningKey, type InlineWork, type Ledger, type LedgerStats } from "./ledger/index.js";
+import { createPostgresLedger, registerSigningKey, type InlineWork, type KeyRotation, type Ledger, type LedgerStats } from "./ledger/index.js";
 import { createPostgresRedactor, type Redactor } from "./ledger/redaction.js";
 import { createDatabaseGate, type DatabaseGate } from "./ledger/database-gate.js";
 import { startEmbeddedPostgres } from "./store/postgres/embedded.js";
@@ -16,11 +16,13 @@ import { createPostgresProofs, type PostgresProofs } from "./store/postgres/proo
 import { createPostgresReader } from "./store/postgres/reader.js";
 
 export interface AnnalCore {
-  ledger: Ledger & { readonly queued: number; readonly stats: LedgerStats };
+  ledger: Ledger & { readonly queued: number; readonly stats: LedgerStats; rotateKey(): Promise<KeyRotation> };
   reader: ReturnType<typeof createPostgresReader>;
   proofs: PostgresProofs;
   redactor: Redactor;
   signer: Signer;
+  /** ANNAL_NEXT_SIGNING_KEY, when set: the key a rotation puts in force. */
+  nextSigner: Signer | undefined;
   pool: pg.Pool;
   /** A new, unconnected dedicated connection as the application role (follower leases, LISTEN). */
   connect: () => pg.Client;
@@ -84,6 +86,12 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       await signer.close();
       throw error;
     });
+    const nextSigner = config.nextSigningKey === undefined ? undefined
+      : await openSigner(config.nextSigningKey, { noteName: config.origin, signWorkers: config.signWorkers }).catch(async (error: unknown) => {
+        await signer.close();
+        throw error;
+      });
+    if (nextSigner) logger.info({ keyId: signer.keyId, nextKeyId: nextSigner.keyId, nextKey: maskKeyUri(config.nextSigningKey!) }, "holding the next signing key: it signs once a rotation puts it in force");
     await admin.end();
     pools.pop();
 
@@ -111,7 +119,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
     });
     pools.push(writePool);
     const ledger = createPostgresLedger(
-      { pool, writePool, signer, gate, ...(options.onBatch ? { onBatch: options.onBatch } : {}), ...(options.inline ? { inline: options.inline } : {}) },
+      { pool, writePool, signer, ...(nextSigner ? { nextSigner } : {}), gate, ...(options.onBatch ? { onBatch: options.onBatch } : {}), ...(options.inline ? { inline: options.inline } : {}) },
       {
         origin: config.origin,
         maxBatchEvents: config.maxBatchEvents,
@@ -119,6 +127,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
         maxBatchesInFlight: config.maxBatchesInFlight,
         commitMode: config.commitMode,
         appendTimeoutMs: config.requestTimeoutMs - 500,
+        keyOverlapSeconds: config.keyOverlapSeconds,
       },
     );
     const reader = createPostgresReader(pool);
@@ -128,6 +137,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       proofs: createPostgresProofs(pool),
       redactor: createPostgresRedactor(pool, ledger),
       signer,
+      nextSigner,
       pool,
       connect: () => createClient({ connectionString: databaseUrl, role: config.databaseRole, applicationName: "annal-follower", password }),
       databaseUrl,
@@ -140,6 +150,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
         await ledger.close();
         gate.close();
         await signer.close();
+        await nextSigner?.close();
         await writePool.end();
         await probePool.end();
         await pool.end();

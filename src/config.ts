@@ -21,6 +21,13 @@ export interface AnnalConfig {
    * development key under `home`.
    */
   signingKey: string | undefined;
+  /**
+   * ANNAL_NEXT_SIGNING_KEY: the key to rotate to (a key URI, as ANNAL_SIGNING_KEY). An instance
+   * that holds it signs with it once a rotation has put it in force (docs/operations.md "Key rotation").
+   */
+  nextSigningKey: string | undefined;
+  /** ANNAL_KEY_OVERLAP_SECONDS (default 86400): checkpoints carry the previous key's signature this long after a rotation. */
+  keyOverlapSeconds: number;
   logLevel: string;
   maxBatchEvents: number;
   maxQueuedEvents: number;
@@ -157,6 +164,8 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     databaseRole: role,
     origin,
     signingKey: signingKeyUri(env),
+    nextSigningKey: env.ANNAL_NEXT_SIGNING_KEY || undefined,
+    keyOverlapSeconds: integer(env, "ANNAL_KEY_OVERLAP_SECONDS", 86_400, 0, 365 * 86_400),
     logLevel: env.ANNAL_LOG_LEVEL ?? "info",
     maxBatchEvents: integer(env, "ANNAL_MAX_BATCH_EVENTS", 5000, 1, 100_000),
     maxQueuedEvents: integer(env, "ANNAL_MAX_QUEUED_EVENTS", 100_000, 1, 10_000_000),

@@ -1,5 +1,6 @@
 import type { ApiDeps, ResolvedApiOptions } from "./context.js";
 import { createDocsRoutes } from "./docs-routes.js";
+import { createKeyRoutes } from "./key-routes.js";
 import { createProjectionRoutes } from "./projection-routes.js";
 import { createRedactionRoutes } from "./redaction-routes.js";
 import { defineRoute, type RouteDefinition } from "./route-definition.js";
@@ -32,7 +33,7 @@ export function createAdminRoutes(deps: ApiDeps): RouteDefinition[] {
  * test and the app read this one list. A route added here is documented by its definition.
  */
 export function createRouteTable(deps: ApiDeps, options: ResolvedApiOptions): RouteDefinition[] {
-  const table: RouteDefinition[] = [...createRoutes(deps, options), ...createAdminRoutes(deps), ...createProjectionRoutes(deps, options), ...createRedactionRoutes(deps)];
+  const table: RouteDefinition[] = [...createRoutes(deps, options), ...createAdminRoutes(deps), ...createProjectionRoutes(deps, options), ...createRedactionRoutes(deps), ...createKeyRoutes(deps)];
   table.push(...createDocsRoutes(() => table, { ...options, identityProviderPath: deps.identityProvider?.mountPath }));
   return table;
 }

@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import type { AppendTimeline } from "../ledger/append-trace.js";
 import type { AccessControl, Principal } from "../auth/access-control.js";
 import type { Redactor } from "../ledger/redaction.js";
+import type { KeyAdmin } from "./key-routes.js";
 import type { CheckpointView, Ledger, LedgerReader } from "../ledger/types.js";
 import type { ProjectionStatus } from "../projector/status.js";
 import type { StreamEntry, StreamQuery } from "../projector/stream-catalog.js";
@@ -39,6 +40,8 @@ export interface ApiDeps {
   projections?: ProjectionsApi | undefined;
   /** Payload redaction (`POST /admin/events/{position}/redact`); the route answers 503 without it. */
   redactor?: Redactor | undefined;
+  /** Key rotation (`POST /admin/keys/rotate`); the route answers 503 without it. */
+  keys?: KeyAdmin | undefined;
   /** The effective configuration with secrets masked, for `GET /admin/config`. */
   effectiveConfig?: (() => Readonly<Record<string, unknown>>) | undefined;
 }

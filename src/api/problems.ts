@@ -45,6 +45,9 @@ export const PROBLEMS: Readonly<Record<LedgerErrorCode, ProblemType>> = {
   ERR_CONFIG: { status: 500, slug: "internal", title: "Internal error" },
   ERR_INTERNAL: { status: 500, slug: "internal", title: "Internal error" },
   ERR_PROJECTION_BEHIND: { status: 503, slug: "projection-behind", title: "The read model has not reached the requested position yet" },
+  // The key in force (read under the chain-head lock) is not one this instance holds: it
+  // refuses to append rather than sign with a retired key. Another instance may hold it.
+  ERR_SIGNING_KEY_UNAVAILABLE: { status: 503, slug: "signing-key-unavailable", title: "This instance does not hold the signing key in force" },
   ERR_OVERLOADED: { status: 503, slug: "overloaded", title: "Service overloaded" },
   ERR_UNAVAILABLE: { status: 503, slug: "unavailable", title: "Service unavailable" },
   // Not ERR_UNAVAILABLE: that one promises nothing happened; this one says "maybe", so

@@ -191,10 +191,11 @@ export function createProofRoutes(deps: Pick<ApiDeps, "reader" | "proofs"> & { m
         // latest one covers it.
         const checkpoint = await latest();
         const auditPath = await verifiedInclusion(c, position, checkpoint, record.hash);
-        // The hint names the key that signs checkpoints: the newest one not retired. The
-        // event itself may be signed by a key retired since (docs/verification.md section 12).
+        // The hint names the key that signs checkpoints: the one in force (its window is
+        // open). The event itself may be signed by a key retired since (docs/verification.md
+        // section 12, "How a verifier follows keys").
         const keys = await reader.publicKeys();
-        const key = [...keys].reverse().find((k) => k.validTo === undefined) ?? keys.find((k) => k.keyId === record.keyId);
+        const key = keys.find((k) => k.fromPosition !== undefined && k.toPosition === undefined) ?? keys.find((k) => k.keyId === record.keyId);
         const receipt: EventReceiptJson = {
           format: RECEIPT_FORMAT,
           event: eventJson(record),

@@ -43,5 +43,7 @@ export function publicKeyJson(key: PublicKeyInfo): PublicKeyInfo {
     validFrom: key.validFrom,
   };
   if (key.validTo !== undefined) json.validTo = key.validTo;
+  if (key.fromPosition !== undefined) json.fromPosition = key.fromPosition;
+  if (key.toPosition !== undefined) json.toPosition = key.toPosition;
   return json;
 }

@@ -104,6 +104,8 @@ export const PublicKey = Type.Object(
     noteVerifierKey: Type.String({ description: "C2SP signed-note verifier key." }),
     validFrom: Type.String({ format: "date-time" }),
     validTo: Type.Optional(Type.String({ format: "date-time" })),
+    fromPosition: Type.Optional(SafeInteger({ minimum: 1, description: "The first position this key signs (absent: never in force)." })),
+    toPosition: Type.Optional(SafeInteger({ description: "The last position this key signs: its KeyRotated event (absent: in force)." })),
   },
   { $id: "PublicKey", additionalProperties: false },
 );

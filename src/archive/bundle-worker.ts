@@ -3,20 +3,29 @@
 // `annal serve` (HTTP, heartbeats, other followers).
 import { parentPort } from "node:worker_threads";
 import { parseTrustedKey, verifyBundle, type BundleCheckOptions, type TrustedKey } from "../verify/index.js";
+
+/** A trusted key as a worker receives it: its text (verifier key or raw base64), with its window when known. */
+export type KeySpec = string | { text: string; fromPosition?: number; toPosition?: number };
 import { createNodeVerifier } from "../cli/node-verifier.js";
 import { finishBundle, prepareBundle, type PreparedBundle, type SegmentInput } from "./build-bundle.js";
 
 export type BundleJob =
   | { kind: "prepare"; input: SegmentInput }
-  | { kind: "finish"; job: number; note: string; keys: string[]; options: Omit<BundleCheckOptions, "verifySignature"> }
-  | { kind: "verify"; bytes: Uint8Array; keys: string[]; options: Omit<BundleCheckOptions, "verifySignature"> }
+  | { kind: "finish"; job: number; note: string; keys: readonly KeySpec[]; options: Omit<BundleCheckOptions, "verifySignature"> }
+  | { kind: "verify"; bytes: Uint8Array; keys: readonly KeySpec[]; options: Omit<BundleCheckOptions, "verifySignature"> }
   | { kind: "drop"; job: number };
 
 const prepared = new Map<number, PreparedBundle>();
 const verifySignature = createNodeVerifier();
 
-function trusted(keys: string[]): TrustedKey[] {
-  return keys.map((k) => parseTrustedKey(k)).filter((k): k is TrustedKey => !("error" in k));
+function trusted(keys: readonly KeySpec[]): TrustedKey[] {
+  return keys
+    .map((k) => {
+      if (typeof k === "string") return parseTrustedKey(k);
+      const key = parseTrustedKey(k.text);
+      return "error" in key ? key : { ...key, ...(k.fromPosition !== undefined ? { fromPosition: k.fromPosition } : {}), ...(k.toPosition !== undefined ? { toPosition: k.toPosition } : {}) };
+    })
+    .filter((k): k is TrustedKey => !("error" in k));
 }
 
 parentPort!.on("message", ({ id, job }: { id: number; job: BundleJob }) => {

@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads";
 import type { BundleCheckOptions, BundleVerdict } from "../verify/index.js";
 import type { BuiltBundle, ManifestSigner, SegmentInput } from "./build-bundle.js";
 import { signManifest } from "./build-bundle.js";
-import type { BundleJob } from "./bundle-worker.js";
+import type { BundleJob, KeySpec } from "./bundle-worker.js";
 
 // The worker runs our TypeScript: under Node it registers tsx first (as bin/annal.js
 // does); Bun runs TypeScript natively.
@@ -19,9 +19,9 @@ const { workerData } = require("node:worker_threads");
 
 export interface BundleWorkers {
   /** Builds a bundle off the main thread (only the manifest signature is made here, by `signer`), then verifies it there as an auditor would. */
-  build(input: SegmentInput, signer: ManifestSigner, verify: { keys: string[]; options: Omit<BundleCheckOptions, "verifySignature"> }): Promise<BuiltBundle & { verdict: BundleVerdict }>;
+  build(input: SegmentInput, signer: ManifestSigner, verify: { keys: readonly KeySpec[]; options: Omit<BundleCheckOptions, "verifySignature"> }): Promise<BuiltBundle & { verdict: BundleVerdict }>;
   /** verifyBundle on a worker. */
-  verify(bytes: Uint8Array, keys: string[], options: Omit<BundleCheckOptions, "verifySignature">): Promise<BundleVerdict>;
+  verify(bytes: Uint8Array, keys: readonly KeySpec[], options: Omit<BundleCheckOptions, "verifySignature">): Promise<BundleVerdict>;
   close(): Promise<void>;
 }
 

@@ -9,12 +9,13 @@ import { verifyArchive } from "../archive/verify-archive.js";
 import { loadConfig, type AnnalConfig } from "../config.js";
 import { availableParallelism } from "node:os";
 import { createBundleWorkers } from "../archive/bundle-workers.js";
+import type { KeySpec } from "../archive/bundle-worker.js";
 import { formatVerifierKey, LedgerError, toBase64 } from "../core/index.js";
 import type { LogWakeup } from "../follower/index.js";
 import { createPool } from "../store/postgres/pool.js";
 import { createPostgresProofs } from "../store/postgres/proofs.js";
 import { createPostgresReader } from "../store/postgres/reader.js";
-import { parseSegmentObjectName, parseTrustedKey, verifyBundle, type TrustedKey } from "../verify/index.js";
+import { parseSegmentObjectName, parseTrustedKey, resolveTrustedKey, verifyBundle, type TrustedKey } from "../verify/index.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { openSecretProvider } from "../secrets/index.js";
 
@@ -92,9 +93,11 @@ export async function runBundleVerify(opts: { bundle: string; publicKey: string[
   }
 }
 
-/** A trusted key as text again (for a worker thread): its verifier key, or the raw key. */
-export function keyText(key: TrustedKey): string {
-  return key.name === undefined ? toBase64(key.publicKey) : formatVerifierKey(key.name, key.publicKey);
+/** A trusted key as text again (for a worker thread): its verifier key, or the raw key; with its window, if it has one. */
+export function keyText(key: TrustedKey): KeySpec {
+  const text = key.name === undefined ? toBase64(key.publicKey) : formatVerifierKey(key.name, key.publicKey);
+  if (key.fromPosition === undefined) return text;
+  return { text, fromPosition: key.fromPosition, ...(key.toPosition !== undefined ? { toPosition: key.toPosition } : {}) };
 }
 
 function trustedKeys(texts: readonly string[]): TrustedKey[] {
@@ -157,7 +160,13 @@ export function registerArchiveCommands(program: Command): void {
         let keys = trustedKeys(opts.publicKey);
         let keysFrom = "--public-key";
         if (keys.length === 0 && pool) {
-          keys = trustedKeys((await createPostgresReader(pool).publicKeys()).map((k) => k.noteVerifierKey));
+          // With their windows: a segment must be signed by the key in force at each position
+          // (docs/verification.md section 20), even one that starts after a rotation.
+          keys = (await createPostgresReader(pool).publicKeys()).map((k) => {
+            const key = resolveTrustedKey({ verifierKey: k.noteVerifierKey, ...(k.fromPosition !== undefined ? { fromPosition: k.fromPosition } : {}), ...(k.toPosition !== undefined ? { toPosition: k.toPosition } : {}) });
+            if ("error" in key) throw new InvalidArgumentError(`key ${k.keyId} in the database: ${key.error}`);
+            return key;
+          });
           keysFrom = "the live database";
         }
         if (keys.length === 0) throw new InvalidArgumentError("pass --public-key (or --database-url to take the ledger's keys from its database)");

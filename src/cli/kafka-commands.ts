@@ -11,7 +11,7 @@ import { createDatabasePassword } from "../store/postgres/rotating-password.js";
 import { createHttpBackfill, createVerifyingConsumer, type Incident, type KafkaTrust } from "../relay/consumer/index.js";
 import { isMigrated } from "../store/postgres/migrate.js";
 import { createClient, createPool } from "../store/postgres/pool.js";
-import { parseCosignerVerifierKey, parseTrustedKey, type CosignerKey, type TrustedKey } from "../verify/index.js";
+import { parseCosignerVerifierKey, parseTrustedKey, resolveTrustedKey, type CosignerKey, type TrustedKey } from "../verify/index.js";
 import { authHeaders, createJsonClient } from "./http-client.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool } from "./verify-pool.js";
@@ -208,14 +208,19 @@ export async function runProjectionsFromKafka(names: readonly string[], opts: Ka
 
 async function trustFrom(opts: { publicKey: string[]; origin?: string; witnessKey: string[]; quorum?: string; url?: string }, defaultOrigin: string): Promise<KafkaTrust> {
   const keys: TrustedKey[] = [];
-  let keyTexts = opts.publicKey;
-  if (keyTexts.length === 0) {
+  if (opts.publicKey.length === 0) {
     if (!opts.url) throw new InvalidArgumentError("--public-key (the ledger key you trust) is required, or --url to take the keys from the server");
     const client = createJsonClient(opts.url, fetch, authHeaders());
-    keyTexts = (await client.get<{ keys: Array<{ noteVerifierKey: string }> }>("/keys")).keys.map((k) => k.noteVerifierKey);
+    // With their windows (docs/verification.md section 20): partitions deliver events out
+    // of order, so the windows let each be checked against the key in force at its position.
+    for (const k of (await client.get<{ keys: Array<{ noteVerifierKey: string; fromPosition?: number; toPosition?: number }> }>("/keys")).keys) {
+      const key = resolveTrustedKey({ verifierKey: k.noteVerifierKey, ...(k.fromPosition !== undefined ? { fromPosition: k.fromPosition } : {}), ...(k.toPosition !== undefined ? { toPosition: k.toPosition } : {}) });
+      if ("error" in key) throw new InvalidArgumentError(`key ${k.noteVerifierKey} from the server: ${key.error}`);
+      keys.push(key);
+    }
     console.error("note: keys were taken from the server; pass --public-key to pin the ledger key you trust");
   }
-  for (const text of keyTexts) {
+  for (const text of opts.publicKey) {
     const key = parseTrustedKey(text);
     if ("error" in key) throw new InvalidArgumentError(`--public-key ${text}: ${key.error}`);
     keys.push(key);

@@ -8,6 +8,7 @@ import { registerArchiveCommands, runBundleVerify } from "./archive-commands.js"
 import { registerAuditCommands, runAuditVerify } from "./audit-commands.js";
 import { registerProjectionCommands } from "./projection-commands.js";
 import { registerKafkaCommands } from "./kafka-commands.js";
+import { registerKeyCommands } from "./key-commands.js";
 import { createDatabaseSource, createHttpSource, parsePinnedKey } from "./event-sources.js";
 import { exampleUsage, serve } from "./serve.js";
 import { verifyLog } from "./verify.js";
@@ -90,7 +91,7 @@ program
         console.log(`OK: ${report.events} events and ${report.checkpoints} checkpoints verified (${source.describe}); root ${report.root}`);
         if (opts.publicKey.length === 0) console.log("note: keys were taken from the source itself; pass --public-key to pin the ledger key you trust");
       } else {
-        console.error(`FAILED at position ${report.position}: ${report.reason}`);
+        console.error(`FAILED at position ${report.position}: ${report.reason}${report.code ? ` (${report.code})` : ""}`);
         console.error(`(${report.events} events and ${report.checkpoints} checkpoints verified before it)`);
         process.exitCode = 1;
       }
@@ -103,6 +104,7 @@ registerAuditCommands(program);
 registerProjectionCommands(program);
 registerArchiveCommands(program);
 registerKafkaCommands(program);
+registerKeyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isLedgerError(error)) console.error(`annal: ${error.code}: ${error.message}`);

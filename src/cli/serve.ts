@@ -92,7 +92,7 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
     // --- end archive
     const { access, devProvider } = await openAccess(config, { publicUrl });
     const app = createApp(
-      { ledger: core.ledger, reader, proofs, redactor: core.redactor, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config, secretValues(core.secrets)) },
+      { ledger: core.ledger, reader, proofs, redactor: core.redactor, keys: { rotate: () => core.ledger.rotateKey() }, ready: core.ready, logger, metrics, access, identityProvider: devProvider, projections: projections?.api, effectiveConfig: () => maskedConfig(config, secretValues(core.secrets)) },
       { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, traceAppends: config.traceAppends, accessLog: config.accessLog },
     );
     const server = await startServer(app, { host: config.host, port });

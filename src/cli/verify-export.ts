@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import cliProgress from "cli-progress";
 import { parseCheckpointBody, parseNote, parseStrictJson, toBase64, type EventRecord } from "../core/index.js";
-import { createRangeVerifier, parseTrustedKey, type TrustedKey } from "../verify/index.js";
+import { createRangeVerifier, parseTrustedKey, resolveTrustedKey, type TrustedKey } from "../verify/index.js";
 import { EXPORT_FORMAT, type ExportHeader, type ExportTrailer } from "./export-log.js";
 import { createNodeVerifier } from "./node-verifier.js";
 
@@ -87,12 +87,20 @@ export async function verifyExportFile(path: string, options: { publicKeys?: str
 }
 
 function trustedKeys(header: ExportHeader, pinned: string[] | undefined): { keys: TrustedKey[]; pinned: boolean } | { error: string } {
-  const texts = pinned && pinned.length > 0 ? pinned : (header.publicKeys ?? []).map((k) => k.noteVerifierKey);
   const keys: TrustedKey[] = [];
-  for (const text of texts) {
-    const key = parseTrustedKey(text);
-    if ("error" in key) return { error: `public key ${text}: ${key.error}` };
-    keys.push(key);
+  if (pinned && pinned.length > 0) {
+    for (const text of pinned) {
+      const key = parseTrustedKey(text);
+      if ("error" in key) return { error: `public key ${text}: ${key.error}` };
+      keys.push(key);
+    }
+  } else {
+    // The file's own keys, with their windows (GET /keys at export time).
+    for (const k of header.publicKeys ?? []) {
+      const key = resolveTrustedKey({ verifierKey: k.noteVerifierKey, ...(k.fromPosition !== undefined ? { fromPosition: k.fromPosition } : {}), ...(k.toPosition !== undefined ? { toPosition: k.toPosition } : {}) });
+      if ("error" in key) return { error: `public key ${k.noteVerifierKey}: ${key.error}` };
+      keys.push(key);
+    }
   }
   if (keys.length === 0) return { error: "no public key: pass --public-key" };
   return { keys, pinned: Boolean(pinned && pinned.length > 0) };

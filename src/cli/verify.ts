@@ -1,9 +1,11 @@
 import { availableParallelism } from "node:os";
 import cliProgress from "cli-progress";
-import { createChainVerifier, decodeHash, fromBase64, keyIdOf, passesEd25519Prechecks, type Verdict } from "../core/index.js";
+import { createChainVerifier, decodeHash, fromBase64, keyIdOf, passesEd25519Prechecks, type EventRecord, type Verdict } from "../core/index.js";
 import { nodeSha256 } from "../ledger/batch-store.js";
 import type { EventSource, SourcedRecord } from "./event-sources.js";
 import { checkEventShape } from "../verify/event.js";
+import { createKeyFollower, isKeyRotation, type KeyFollower } from "../verify/key-windows.js";
+import { resolveTrustedKey, type TrustedKey } from "../verify/keys.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
 import { verifyRanges } from "./verify-ranges.js";
@@ -32,7 +34,7 @@ export interface VerifyOptions {
 
 export type VerifyReport =
   | { ok: true; events: number; checkpoints: number; root: string }
-  | { ok: false; position: number; reason: string; events: number; checkpoints: number };
+  | { ok: false; position: number; reason: string; code?: string; events: number; checkpoints: number };
 
 /**
  * Recomputes every data hash, event hash, global and per-stream link, signature and
@@ -41,34 +43,43 @@ export type VerifyReport =
  */
 export async function verifyLog(source: EventSource, options: VerifyOptions = {}): Promise<VerifyReport> {
   const published = await source.publicKeys();
-  const keys = new Map<string, Uint8Array>();
-  const noteKeys = new Map<string, { name: string | undefined; publicKey: Uint8Array }>();
+  const trusted: TrustedKey[] = [];
   // Keys the source publishes but the auditor did not pin: named in failures as a key mismatch.
   const unpinned = new Set<string>();
   if (options.pinnedKeys && options.pinnedKeys.length > 0) {
     // Pinned keys pin everything: event signatures and checkpoint notes (under the origin's
-    // name). Nothing the audited source says about keys is trusted.
-    for (const p of options.pinnedKeys) {
-      keys.set(keyIdOf(p), p);
-      noteKeys.set(keyIdOf(p), { name: undefined, publicKey: p });
-    }
-    for (const k of published) if (!keys.has(k.keyId)) unpinned.add(k.keyId);
+    // name). Nothing the audited source says about keys is trusted; keys after a pinned
+    // one are followed through the log's verified KeyRotated events.
+    for (const p of options.pinnedKeys) trusted.push({ name: undefined, publicKey: p, keyId: keyIdOf(p) });
+    for (const k of published) if (!trusted.some((t) => t.keyId === k.keyId)) unpinned.add(k.keyId);
   } else {
+    // The source's keys with their published windows; the log must agree with them.
     for (const k of published) {
-      const raw = fromBase64(k.publicKey);
-      if (!raw || raw.length !== 32 || keyIdOf(raw) !== k.keyId) continue;
-      keys.set(k.keyId, raw);
-      noteKeys.set(k.keyId, { name: k.noteVerifierKey.split("+")[0]!, publicKey: raw });
+      const key = resolveTrustedKey({ verifierKey: k.noteVerifierKey, ...(k.fromPosition !== undefined ? { fromPosition: k.fromPosition } : {}), ...(k.toPosition !== undefined ? { toPosition: k.toPosition } : {}) });
+      if ("error" in key || key.keyId !== k.keyId || fromBase64(k.publicKey)?.length !== 32) continue;
+      trusted.push(key);
     }
   }
+  const nodeVerifier = createNodeVerifier();
+  const follower = createKeyFollower(trusted, { verifySignature: nodeVerifier, ...(options.origin !== undefined ? { origin: options.origin } : {}) });
 
   const fast = options.fast ?? false;
   const workers = options.workers ?? availableParallelism();
-  if (source.databaseUrl !== undefined && workers > 0) return verifyInRanges(source, source.databaseUrl, { ...options, fast, workers }, keys, noteKeys, unpinned);
+  // The parallel range reader checks one key: a log with rotations (more than one key) is
+  // followed in order by the key follower below. A source that hides its later keys fails
+  // the range reader at the first event they signed, never passes it.
+  const single = trusted.length === 1 && published.length <= 1 ? trusted[0]! : undefined;
+  if (source.databaseUrl !== undefined && workers > 0 && single && (single.fromPosition ?? 1) <= 1 && single.toPosition === undefined) {
+    const keys = new Map([[single.keyId, single.publicKey]]);
+    const noteKeys = new Map([[single.keyId, { name: single.name, publicKey: single.publicKey }]]);
+    return verifyInRanges(source, source.databaseUrl, { ...options, fast, workers }, keys, noteKeys, unpinned);
+  }
   // Event signatures go to a worker pool, page by page, while this thread recomputes the
   // hashes, links and roots of the same page; the earlier failure of the two is reported.
   const pool = !fast && workers > 0 ? createVerifyPool(workers) : undefined;
-  const verifier = createChainVerifier({ publicKeys: keys, verifySignature: createNodeVerifier(), skipEventSignatures: fast || pool !== undefined, hash: nodeSha256 });
+  // Event signatures are checked here (with the key the follower says is in force), not by
+  // the chain verifier, which checks hashes, links and roots.
+  const verifier = createChainVerifier({ publicKeys: new Map(), verifySignature: nodeVerifier, skipEventSignatures: true, hash: nodeSha256 });
   const total = await source.size();
   const checkpoints = await source.checkpoints(total);
   let nextCheckpoint = 0;
@@ -78,7 +89,7 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   let covered = 0;
   const bar = progressBar(options.progress === true && total > 0);
   bar?.start(total, 0);
-  let failure: (Verdict & { ok: false }) | undefined;
+  let failure: Failure | undefined;
   try {
     const pages = source.pages(options.pageSize ?? 1000)[Symbol.asyncIterator]();
     let next = pages.next();
@@ -90,8 +101,11 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
       const page = current.value.filter((r) => r.record.position <= total);
       const atEnd = page.length < current.value.length;
       if (!atEnd) next = pages.next(); // fetch the next page while this one is checked
-      const signatures = pool ? checkSignatures(pool, page, keys) : Promise.resolve(undefined);
-      let chainFailure: (Verdict & { ok: false }) | undefined;
+      // Keys first: which key is in force at each position (following rotations), then
+      // the signatures with those keys, on the pool while the chain is checked here.
+      const resolved = resolveKeys(follower, page);
+      const signatures = fast ? Promise.resolve(undefined) : checkSignatures(pool, resolved.checks, nodeVerifier);
+      let chainFailure: Failure | undefined;
       outer: for (const { record, stored } of page) {
         // A served record has exactly the members of section 3; a database row is read
         // member by member, so only served records need the check.
@@ -107,7 +121,7 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
         }
         while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.treeSize === verifier.size) {
           const cp = checkpoints[nextCheckpoint++]!;
-          const verdictCp = checkNote(verifier, cp.note, noteKeys, options.origin);
+          const verdictCp = checkNote(verifier, follower, trusted, cp.note, options.origin);
           if (!verdictCp.ok) {
             chainFailure = verdictCp;
             break outer;
@@ -116,8 +130,8 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
           covered = cp.treeSize;
         }
       }
-      const signatureFailure = await signatures;
-      failure = signatureFailure && (!chainFailure || signatureFailure.position < chainFailure.position) ? signatureFailure : chainFailure;
+      const signatureFailure = earliest(resolved.failure, await signatures);
+      failure = earliest(signatureFailure, chainFailure);
       bar?.update(verifier.size);
       if (atEnd) break;
     }
@@ -135,10 +149,10 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   if (!failure && fast && covered < verifier.size) {
     failure = { ok: false, position: covered + 1, reason: `no verified checkpoint covers events ${covered + 1}..${verifier.size}, and --fast checks no event signatures` };
   }
-  if (failure && unpinned.size > 0 && /signature|key id/.test(failure.reason)) {
+  if (failure && unpinned.size > 0 && /signature|not trusted/.test(failure.reason)) {
     failure = { ...failure, reason: `${failure.reason} (key mismatch: the source lists key ${[...unpinned].join(", ")}, which is not pinned)` };
   }
-  if (failure) return { ok: false, position: failure.position, reason: failure.reason, events: verifier.size, checkpoints: checked };
+  if (failure) return { ok: false, position: failure.position, reason: failure.reason, ...(failure.code ? { code: failure.code } : {}), events: verifier.size, checkpoints: checked };
   return { ok: true, events: verifier.size, checkpoints: checked, root: Buffer.from(verifier.root()).toString("base64") };
 }
 
@@ -197,24 +211,50 @@ function progressBar(on: boolean): cliProgress.SingleBar | undefined {
     : undefined;
 }
 
-/** The first event of `page` whose signature fails, checked on the pool. */
-async function checkSignatures(pool: VerifyPool, page: readonly SourcedRecord[], keys: Map<string, Uint8Array>): Promise<(Verdict & { ok: false }) | undefined> {
-  const checks: SignatureCheck[] = [];
-  let early: (Verdict & { ok: false }) | undefined;
-  for (const { record } of page) {
-    const publicKey = keys.get(record.keyId);
-    const signature = fromBase64(record.signature);
-    const message = decodeHash(record.hash);
-    if (!publicKey) early = { ok: false, position: record.position, reason: `unknown key id ${record.keyId}` };
-    else if (!signature || !passesEd25519Prechecks(publicKey, signature) || !message) early = { ok: false, position: record.position, reason: "signature does not verify" };
-    if (early) break;
-    checks.push({ publicKey: publicKey!, message: message!, signature: signature! });
-  }
-  const index = await pool.firstFailure(checks);
-  if (index >= 0) return { ok: false, position: page[index]!.record.position, reason: "signature does not verify" };
-  return early;
+type Failure = Verdict & { ok: false; code?: string };
+
+function earliest(a: Failure | undefined, b: Failure | undefined): Failure | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return b.position < a.position ? b : a;
 }
 
-function checkNote(verifier: ReturnType<typeof createChainVerifier>, note: string, keys: Map<string, { name: string | undefined; publicKey: Uint8Array }>, origin?: string): Verdict {
-  return verifier.checkCheckpoint(note, [...keys.values()], origin);
+interface PositionedCheck extends SignatureCheck {
+  position: number;
+}
+
+/**
+ * The key in force for each event of `page`, in order; stops at the first event signed by
+ * a key outside its window (or a rotation that does not verify), which is the failure.
+ */
+function resolveKeys(follower: KeyFollower, page: readonly SourcedRecord[]): { checks: PositionedCheck[]; failure?: Failure } {
+  const checks: PositionedCheck[] = [];
+  for (const { record: served, stored } of page) {
+    // A database row carries its data as the stored canonical text (checked against
+    // dataHash by the chain verifier); a KeyRotated event's data is what the follower reads.
+    const record = served.data === undefined && stored?.data !== undefined && isKeyRotation(served) ? { ...served, data: JSON.parse(stored.data) as EventRecord["data"] } : served;
+    const key = follower.resolve(record);
+    if (!key.ok) return { checks, failure: { ok: false, position: record.position, reason: key.reason, code: key.code } };
+    const signature = fromBase64(record.signature);
+    const message = decodeHash(record.hash);
+    if (!signature || !message || !passesEd25519Prechecks(key.key.publicKey, signature)) return { checks, failure: { ok: false, position: record.position, reason: "signature does not verify" } };
+    checks.push({ publicKey: key.key.publicKey, message, signature, position: record.position });
+  }
+  return { checks };
+}
+
+/** The first check whose signature fails: on the pool, or here without one. */
+async function checkSignatures(pool: VerifyPool | undefined, checks: readonly PositionedCheck[], verify: ReturnType<typeof createNodeVerifier>): Promise<Failure | undefined> {
+  const index = pool ? await pool.firstFailure(checks) : checks.findIndex((c) => !verify(c.publicKey, c.message, c.signature));
+  return index >= 0 ? { ok: false, position: checks[index]!.position, reason: "signature does not verify" } : undefined;
+}
+
+/**
+ * A checkpoint of size n must carry the signature of the key in force at position n (an
+ * overlap signature by the previous key is extra and not needed).
+ */
+function checkNote(verifier: ReturnType<typeof createChainVerifier>, follower: KeyFollower, trusted: readonly TrustedKey[], note: string, origin?: string): Verdict {
+  const key = follower.keyAt(verifier.size) ?? (verifier.size === 0 ? undefined : null);
+  if (key === null) return { ok: false, position: verifier.size, reason: `checkpoint at tree size ${verifier.size}: no key is in force there` };
+  return verifier.checkCheckpoint(note, key ? [key] : trusted, origin);
 }

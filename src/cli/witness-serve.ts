@@ -17,7 +17,7 @@ export interface WitnessServeOptions {
   /** Where the key provider reads env: keys and credentials; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   stateDir: string;
-  /** Verifier keys of the logs to witness; each log's origin is its key name. */
+  /** Verifier keys of the logs to witness; each log's origin is its key name (several keys of one log: all trusted). */
   logs: string[];
   host: string;
   port: number;
@@ -43,11 +43,15 @@ export async function serveWitness(options: WitnessServeOptions): Promise<Runnin
 }
 
 async function serveWith(signer: Signer, options: WitnessServeOptions): Promise<RunningServer & { verifierKey: string }> {
-  const logs = options.logs.map((vkey) => {
+  // Keys of one origin are one log: during a key rotation's overlap the operator gives
+  // the log's old and new keys (--log twice), and a checkpoint signed by either is accepted.
+  const byOrigin = new Map<string, string[]>();
+  for (const vkey of options.logs) {
     const parsed = parseVerifierKey(vkey);
     if (!parsed) throw new Error(`--log ${vkey} is not a C2SP Ed25519 verifier key`);
-    return { origin: parsed.name, verifierKeys: [vkey] };
-  });
+    byOrigin.set(parsed.name, [...(byOrigin.get(parsed.name) ?? []), vkey]);
+  }
+  const logs = [...byOrigin].map(([origin, verifierKeys]) => ({ origin, verifierKeys }));
   if (logs.length === 0) throw new Error("give at least one --log verifier key");
   const state = await openFileWitnessState(options.stateDir);
   const app = createWitnessApp({

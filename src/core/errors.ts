@@ -32,6 +32,9 @@ export type LedgerErrorCode =
   | "ERR_CONFIG"
   | "ERR_ARCHIVE"
   | "ERR_INTERNAL"
+  // Key rotation: this instance does not hold the key in force. (Verifiers name a key used
+  // outside its window with the codes of src/verify/key-windows.ts: a normal answer there.)
+  | "ERR_SIGNING_KEY_UNAVAILABLE"
   // The Kafka relay and the consumer helper (src/relay).
   | "ERR_KAFKA_UNAVAILABLE"
   | "ERR_KAFKA_TOPIC"

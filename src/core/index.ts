@@ -33,6 +33,15 @@ export {
   type NoteSignature,
   type ParsedNote,
 } from "./signed-note.js";
+export {
+  KEY_ROTATED_TYPE,
+  KEY_ROTATION_STATEMENT_VERSION,
+  KEYS_STREAM,
+  keyRotationStatementBytes,
+  parseKeyRotatedData,
+  type KeyRotatedData,
+  type KeyRotationStatement,
+} from "./key-rotation.js";
 export { parseStrictJson, type StrictJsonOptions } from "./strict-json.js";
 export { checkCheckpointNote, createChainVerifier, type ChainVerifier, type ChainVerifierOptions, type CheckpointKey, type CheckpointState, type Verdict } from "./verify-chain.js";
 export { EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, isValidEventId, isValidEventType, isValidStreamId, STREAM_ID_PATTERN } from "./names.js";

@@ -111,7 +111,13 @@ export interface BatchPlan {
 export const STORED_LEVEL_STRIDE = 4;
 
 export interface PlanDeps {
+  /** The key in force at the batch's positions (read under the chain-head lock). */
   signer: Signer;
+  /**
+   * During a rotation's overlap: the previous key, which signs the checkpoint too (a
+   * second signature line), for verifiers and witnesses that still trust only it.
+   */
+  overlapSigner?: Signer;
   origin: string;
   recordedAt: string;
   hash: Hasher;
@@ -224,9 +230,14 @@ export async function planBatch(
 
   const rootHash = tree.root();
   const body = formatCheckpointBody({ origin: deps.origin, treeSize: position, rootHash: toBase64(rootHash), chainHead: toBase64(prevHash) });
-  const signatures = await deps.signer.signMany([...events.map((e) => e.hash), utf8(body)]);
+  const [signatures, overlap] = await Promise.all([
+    deps.signer.signMany([...events.map((e) => e.hash), utf8(body)]),
+    deps.overlapSigner?.signMany([utf8(body)]),
+  ]);
   events.forEach((e, i) => (e.signature = signatures[i]!));
-  const note = formatNote(body, [{ name: deps.origin, keyHash, signature: signatures[events.length]! }]);
+  const lines = [{ name: deps.origin, keyHash, signature: signatures[events.length]! }];
+  if (deps.overlapSigner && overlap) lines.push({ name: deps.origin, keyHash: noteKeyHash(deps.origin, deps.overlapSigner.publicKey), signature: overlap[0]! });
+  const note = formatNote(body, lines);
   plan.checkpoint = { rootHash, note };
   plan.head = { position, hash: prevHash, frontier: tree.frontier() };
   const checkpoint = { treeSize: position, rootHash: toBase64(rootHash), note };

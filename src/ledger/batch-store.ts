@@ -208,3 +208,56 @@ export async function registerSigningKey(pool: pg.Pool, signer: { keyId: string;
     [signer.keyId, Buffer.from(signer.publicKey), signer.noteName],
   );
 }
+
+/** Which key signs: read under the chain-head lock, so every instance switches at one position. */
+export interface KeyState {
+  /** The key in force (from_position set, to_position NULL); null before the first append. */
+  activeKeyId: string | null;
+  /** The key the active one replaced, and when (for the checkpoint overlap). */
+  previous?: { keyId: string; until: Date };
+}
+
+/** The key state as of the caller's transaction; call it holding the chain-head lock. */
+export async function readKeyState(db: Queryable): Promise<KeyState> {
+  const { rows } = await db.query<{ key_id: string; previous_key: string | null; previous_until: Date | null }>(
+    `SELECT a.key_id, p.key_id AS previous_key, p.valid_to AS previous_until
+       FROM annal.signing_keys a LEFT JOIN annal.signing_keys p ON p.to_position = a.from_position - 1 AND p.from_position IS NOT NULL
+      WHERE a.from_position IS NOT NULL AND a.to_position IS NULL`,
+  );
+  const row = rows[0];
+  if (!row) return { activeKeyId: null };
+  return { activeKeyId: row.key_id, ...(row.previous_key && row.previous_until ? { previous: { keyId: row.previous_key, until: row.previous_until } } : {}) };
+}
+
+/** Puts the first key in force at `fromPosition` (a log that no key has signed yet). */
+export async function claimFirstKey(db: Queryable, signer: { keyId: string; publicKey: Uint8Array; noteName: string }, fromPosition: number): Promise<void> {
+  await db.query(
+    `INSERT INTO annal.signing_keys (key_id, algorithm, public_key, note_name, from_position) VALUES ($1, 'Ed25519', $2, $3, $4)
+     ON CONFLICT (key_id) DO UPDATE SET from_position = EXCLUDED.from_position WHERE annal.signing_keys.from_position IS NULL`,
+    [signer.keyId, Buffer.from(signer.publicKey), signer.noteName, fromPosition],
+  );
+}
+
+/**
+ * Closes the old key's window at the KeyRotated event's position and opens the new key's
+ * at the next one, in the transaction that writes the event. Refuses a key that was in
+ * force before: a window, once closed, never reopens.
+ */
+export async function recordRotation(db: Queryable, rotation: { previousKeyId: string; position: number; next: { keyId: string; publicKey: Uint8Array; noteName: string } }): Promise<void> {
+  const closed = await db.query("UPDATE annal.signing_keys SET to_position = $2, valid_to = now() WHERE key_id = $1 AND to_position IS NULL AND from_position IS NOT NULL", [
+    rotation.previousKeyId,
+    rotation.position,
+  ]);
+  const opened = await db.query(
+    `INSERT INTO annal.signing_keys (key_id, algorithm, public_key, note_name, from_position, valid_from) VALUES ($1, 'Ed25519', $2, $3, $4, now())
+     ON CONFLICT (key_id) DO UPDATE SET from_position = EXCLUDED.from_position, valid_from = now() WHERE annal.signing_keys.from_position IS NULL`,
+    [rotation.next.keyId, Buffer.from(rotation.next.publicKey), rotation.next.noteName, rotation.position + 1],
+  );
+  if (closed.rowCount !== 1 || opened.rowCount !== 1) throw new LedgerError("ERR_CONFLICT", `key ${rotation.next.keyId} cannot be put in force: it was in force before, or key ${rotation.previousKeyId} is not`);
+}
+
+/** Whether a key was ever in force (a rotation may not bring it back). */
+export async function wasInForce(db: Queryable, keyId: string): Promise<boolean> {
+  const { rows } = await db.query("SELECT 1 FROM annal.signing_keys WHERE key_id = $1 AND from_position IS NOT NULL", [keyId]);
+  return rows.length > 0;
+}

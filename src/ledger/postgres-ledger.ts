@@ -1,13 +1,41 @@
 import { randomBytes as nodeRandomBytes, randomUUID as nodeRandomUUID } from "node:crypto";
 import type pg from "pg";
-import { equalBytes, isLedgerError, LedgerError, toBase64, utf8, type EventRecord, type JsonObject, type JsonValue } from "../core/index.js";
+import {
+  equalBytes,
+  formatVerifierKey,
+  isLedgerError,
+  KEY_ROTATED_TYPE,
+  keyRotationStatementBytes,
+  KEYS_STREAM,
+  LedgerError,
+  toBase64,
+  utf8,
+  type EventRecord,
+  type JsonObject,
+  type JsonValue,
+  type KeyRotatedData,
+  type KeyRotationStatement,
+} from "../core/index.js";
 import type { Signer } from "../keys/index.js";
 import { idempotencyMapKey, planBatch, prepareEvents, type BatchPlan, type ChainState, type Hasher, type Outcome, type QueuedAppend, type StreamState } from "./batch-plan.js";
 import { mark, markAll, STAGE } from "./append-trace.js";
 import { createDatabaseGate, type DatabaseGate } from "./database-gate.js";
 import { createDurableFlusher } from "./durable-flush.js";
-import { beginLocked, isConnectionError, isWriteConflict, nodeSha256, readSupporting, writePlan, type SupportingState } from "./batch-store.js";
-import type { AppendRequest, Ledger, Receipt } from "./types.js";
+import {
+  beginLocked,
+  claimFirstKey,
+  isConnectionError,
+  isWriteConflict,
+  nodeSha256,
+  readKeyState,
+  readSupporting,
+  recordRotation,
+  wasInForce,
+  writePlan,
+  type KeyState,
+  type SupportingState,
+} from "./batch-store.js";
+import type { AppendRequest, KeyRotation, Ledger, Receipt } from "./types.js";
 import { assertAppendRequest, requestFingerprint } from "./validate.js";
 
 export interface LedgerDeps {
@@ -17,7 +45,15 @@ export interface LedgerDeps {
    * synchronous_commit off (durability is confirmed on `pool`). Defaults to `pool`.
    */
   writePool?: pg.Pool;
+  /** The instance's signing key (ANNAL_SIGNING_KEY): put in force on a log no key has signed yet. */
   signer: Signer;
+  /**
+   * The next key (ANNAL_NEXT_SIGNING_KEY): what `rotateKey` puts in force, and what this
+   * instance signs with once another instance has rotated to it. Whichever of the two
+   * keys is in force (read under the chain-head lock) signs; holding neither, the
+   * instance refuses appends with ERR_SIGNING_KEY_UNAVAILABLE.
+   */
+  nextSigner?: Signer;
   now?: () => Date;
   randomBytes?: (length: number) => Uint8Array;
   randomUUID?: () => string;
@@ -70,12 +106,20 @@ export interface LedgerOptions {
    * Default 4500 ms.
    */
   appendTimeoutMs?: number;
+  /**
+   * Seconds after a rotation during which checkpoints carry the previous key's signature
+   * too (when this instance holds it), so witnesses and verifiers that trust only the old
+   * key keep working while their operators add the new one. Default 86400.
+   */
+  keyOverlapSeconds?: number;
 }
 
 interface Waiter extends QueuedAppend {
   events: number;
   /** After a failed multi-request batch, retry alone so one bad append cannot sink others. */
   solo: boolean;
+  /** A key rotation: its event is built under the chain-head lock (it names its own position). */
+  rotation?: boolean;
   settle(outcome: Outcome): void;
 }
 
@@ -98,7 +142,7 @@ export interface LedgerStats {
  *
  * `append` resolves only after its batch is durable (see LedgerOptions.commitMode).
  */
-export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): Ledger & { readonly queued: number; readonly stats: LedgerStats } {
+export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): Ledger & { readonly queued: number; readonly stats: LedgerStats; rotateKey(): Promise<KeyRotation> } {
   const now = deps.now ?? (() => new Date());
   const randomBytes = deps.randomBytes ?? createRandomPool();
   const randomUUID = deps.randomUUID ?? nodeRandomUUID;
@@ -118,6 +162,8 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   const flushMode = options.commitMode === "flush";
   const appendTimeoutMs = options.appendTimeoutMs ?? 4500;
   const gate = deps.gate ?? createDatabaseGate({ probe: () => deps.pool.query("SELECT 1") });
+  const held = deps.nextSigner ? [deps.signer, deps.nextSigner] : [deps.signer];
+  const overlapMs = (options.keyOverlapSeconds ?? 86_400) * 1000;
 
   function append(request: AppendRequest): Promise<Receipt> {
     try {
@@ -197,7 +243,9 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   // and the heads of streams it has touched or read since. Batches are planned on it
   // without a lock and written with a guard on the head (see batch-store.ts); any lost
   // race forgets it and the next batch plans under the head lock.
-  let known: { head: ChainState; streams: Map<string, StreamState> } | undefined;
+  // `keys` is the key state read with that head: any rotation since moved the head, so a
+  // batch planned with a stale key fails its guard like any other stale plan.
+  let known: { head: ChainState; streams: Map<string, StreamState>; keys: KeyState } | undefined;
   const MAX_IN_FLIGHT = options.maxBatchesInFlight ?? 2;
   const stats = { optimisticBatches: 0, lockedBatches: 0, conflicts: 0 };
   const MAX_KNOWN_STREAMS = 100_000;
@@ -242,7 +290,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
           if (base && optimistic && optimistic.events.length > 0) {
             // Written without waiting: the next batch is planned (hashed, signed) on top of
             // this one while it commits; PostgreSQL orders the writes on the head row.
-            known = { head: optimistic.head, streams: remember(base.streams, optimistic.streams) };
+            known = { head: optimistic.head, streams: remember(base.streams, optimistic.streams), keys: base.keys };
             const written = writeOptimistic(optimistic, base.head);
             written.catch(() => undefined); // observed when settled, in order
             // When the statement returns, which may be before the loop gets to settle it.
@@ -262,7 +310,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     }
   }
 
-  async function planOptimistic(batch: Waiter[], state: { head: ChainState; streams: Map<string, StreamState> }): Promise<BatchPlan> {
+  async function planOptimistic(batch: Waiter[], state: { head: ChainState; streams: Map<string, StreamState>; keys: KeyState }): Promise<BatchPlan> {
     const missing = [...new Set(batch.map((w) => w.request.streamId))].filter((id) => !state.streams.has(id));
     const read = await readSupporting(deps.pool, batch, missing);
     markAll(batch, STAGE.read);
@@ -270,7 +318,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     // writer moved the head and this batch's guard fails, so remembering it is safe.
     for (const [id, stream] of read.streams) if (!state.streams.has(id)) state.streams.set(id, stream);
     const streams = state.streams;
-    const plan = await planBatch(planDeps(batch), state.head, streams, batch, read.idempotency, read.existingIds);
+    const plan = await planBatch(planDeps(batch, state.keys), state.head, streams, batch, read.idempotency, read.existingIds);
     markAll(batch, STAGE.signed);
     return plan;
   }
@@ -373,18 +421,32 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     return streams;
   }
 
-  function planDeps(batch: readonly Waiter[]) {
-    return { signer: tracedSigner(batch), origin: options.origin, recordedAt: now().toISOString(), hash };
+  /** The held signer of `keyId`; never another one (a retired key must not sign). */
+  function signerFor(keyId: string): Signer {
+    const signer = held.find((s) => s.keyId === keyId);
+    if (signer) return signer;
+    throw new LedgerError("ERR_SIGNING_KEY_UNAVAILABLE", `key ${keyId} is in force and this instance does not hold it: give it that key (ANNAL_SIGNING_KEY or ANNAL_NEXT_SIGNING_KEY)`, {
+      retriable: true,
+      details: { keyId, retryAfterSeconds: 5 },
+    });
+  }
+
+  function planDeps(batch: readonly Waiter[], keys: KeyState) {
+    const signer = tracedSigner(batch, signerFor(keys.activeKeyId ?? deps.signer.keyId));
+    const previous = keys.previous;
+    // The previous key cosigns checkpoints during the overlap, if this instance holds it.
+    const overlapSigner = previous && now().getTime() < previous.until.getTime() + overlapMs ? held.find((s) => s.keyId === previous.keyId) : undefined;
+    return { signer, ...(overlapSigner ? { overlapSigner } : {}), origin: options.origin, recordedAt: now().toISOString(), hash };
   }
 
   /** The signer, marking `planned` on the batch's traced appends when signing starts. */
-  function tracedSigner(batch: readonly Waiter[]): Signer {
-    if (batch[0]?.request.timeline === undefined) return deps.signer;
+  function tracedSigner(batch: readonly Waiter[], signer: Signer): Signer {
+    if (batch[0]?.request.timeline === undefined) return signer;
     // Object.create keeps every other member (and getter) of the signer as it is.
-    return Object.assign(Object.create(deps.signer) as Signer, {
+    return Object.assign(Object.create(signer) as Signer, {
       signMany: (messages: Uint8Array[]) => {
         markAll(batch, STAGE.planned);
-        return deps.signer.signMany(messages);
+        return signer.signMany(messages);
       },
     });
   }
@@ -404,9 +466,10 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   async function commitLocked(batch: Waiter[], started: number): Promise<void> {
     try {
       stats.lockedBatches++;
-      const plan = await commitBatch(batch);
+      const { plan, keys } = await commitBatch(batch);
       markAll(batch, STAGE.written);
-      known = { head: plan.head, streams: new Map(plan.streams) };
+      // After a rotation the next batch reads the key state afresh, under the lock.
+      known = batch[0]!.rotation ? undefined : { head: plan.head, streams: new Map(plan.streams), keys };
       awaitFlush(batch, plan.outcomes, plan.head.position, started);
     } catch (error) {
       known = undefined;
@@ -440,7 +503,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
       failure = notWritten("the database did not answer", error.cause);
     } else if (isConnectionError(error)) {
       failure = outcomeUnknown("the connection to the database failed while the append was being committed", error);
-    } else if (batch.length > 1) {
+    } else if (batch.length > 1 && !isLedgerError(error, "ERR_SIGNING_KEY_UNAVAILABLE")) {
       requeue(batch, true);
       return undefined;
     } else {
@@ -450,7 +513,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   }
 
   /** The locked path: head lock, fresh reads, plan, write, commit. Always decides correctly. */
-  async function commitBatch(batch: Waiter[]): Promise<BatchPlan> {
+  async function commitBatch(batch: Waiter[]): Promise<{ plan: BatchPlan; keys: KeyState }> {
     let client: pg.PoolClient;
     try {
       client = await writePool.connect();
@@ -462,17 +525,25 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     let committing = false;
     try {
       const head = await beginLocked(client, flushMode);
+      let keys = await readKeyState(client);
+      if (keys.activeKeyId === null) {
+        // No key has signed this log yet: this instance's key is the first, from here on.
+        await claimFirstKey(client, deps.signer, head.position + 1);
+        keys = { activeKeyId: deps.signer.keyId };
+      }
+      const rotation = batch[0]!.rotation ? await prepareRotation(client, batch[0]!, head, keys) : undefined;
       const state: SupportingState = await readSupporting(client, batch, [...new Set(batch.map((w) => w.request.streamId))]);
       markAll(batch, STAGE.read);
-      const plan = await planBatch(planDeps(batch), head, state.streams, batch, state.idempotency, state.existingIds);
+      const plan = await planBatch(planDeps(batch, keys), head, state.streams, batch, state.idempotency, state.existingIds);
       markAll(batch, STAGE.signed);
       if (plan.events.length > 0) {
         await writePlan(client, plan, head, !flushMode);
+        if (rotation) await recordRotation(client, rotation);
         if (deps.inline?.active() === true) await deps.inline.apply(client, plannedRecords(plan));
       }
       committing = true;
       await client.query("COMMIT");
-      return plan;
+      return { plan, keys };
     } catch (error) {
       if (isConnectionError(error)) {
         // No ROLLBACK on a connection that did not answer: it would wait out another
@@ -492,8 +563,59 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     }
   }
 
+  /**
+   * Builds the KeyRotated event under the chain-head lock: it names its own position
+   * (fromPosition = position + 1), and the next key signs the statement binding it.
+   */
+  async function prepareRotation(client: pg.PoolClient, waiter: Waiter, head: ChainState, keys: KeyState) {
+    const next = deps.nextSigner!;
+    const previousKeyId = keys.activeKeyId!;
+    if (next.keyId === previousKeyId) throw new LedgerError("ERR_CONFLICT", `key ${next.keyId} is already in force`, { details: { keyId: next.keyId } });
+    signerFor(previousKeyId); // the old key signs the event: this instance must hold it
+    if (await wasInForce(client, next.keyId)) throw new LedgerError("ERR_CONFLICT", `key ${next.keyId} was in force before; a retired key never returns`, { details: { keyId: next.keyId } });
+    const position = head.position + 1;
+    const statement: KeyRotationStatement = {
+      origin: options.origin,
+      previousKeyId,
+      newKeyId: next.keyId,
+      newPublicKey: toBase64(next.publicKey),
+      newNoteVerifierKey: formatVerifierKey(options.origin, next.publicKey),
+      fromPosition: position + 1,
+    };
+    const [signature] = await next.signMany([keyRotationStatementBytes(statement)]);
+    const data: KeyRotatedData = { ...statement, newKeySignature: toBase64(signature!) };
+    waiter.request = { streamId: KEYS_STREAM, events: [{ type: KEY_ROTATED_TYPE, data: { ...data } }], principal: waiter.principal };
+    waiter.prepared = prepareEvents(waiter.request, { randomBytes, randomUUID, hash });
+    return { previousKeyId, position, next };
+  }
+
+  function rotateKey(): Promise<KeyRotation> {
+    if (closed) return Promise.reject(new LedgerError("ERR_UNAVAILABLE", "the ledger is shutting down", { retriable: true }));
+    // A state this instance is in, not a server fault: 409, not 500.
+    if (!deps.nextSigner) return Promise.reject(new LedgerError("ERR_CONFLICT", "this instance holds no next signing key: set ANNAL_NEXT_SIGNING_KEY to the key to rotate to"));
+    return new Promise<Receipt>((resolve, reject) => {
+      // Solo: planned only on the locked path, where its event is built (prepareRotation).
+      const waiter: Waiter = {
+        request: { streamId: KEYS_STREAM, events: [{ type: KEY_ROTATED_TYPE, data: {} }] },
+        principal: "annal:keys",
+        prepared: [],
+        events: 1,
+        solo: true,
+        rotation: true,
+        settle: (outcome) => (outcome.ok ? resolve(outcome.receipt) : reject(outcome.error)),
+      };
+      queuedEvents += 1;
+      queue.push(waiter);
+      if (!running) idle = run();
+    }).then((receipt) => {
+      const event = receipt.events[0]!;
+      return { position: event.position, fromPosition: event.position + 1, previousKeyId: event.keyId, newKeyId: deps.nextSigner!.keyId, receipt };
+    });
+  }
+
   return {
     append,
+    rotateKey,
     get queued() {
       return queuedEvents;
     },

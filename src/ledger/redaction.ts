@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { isLedgerError, LedgerError, toBase64 } from "../core/index.js";
+import { isLedgerError, KEYS_STREAM, LedgerError, toBase64 } from "../core/index.js";
 import type { CheckpointView, Ledger, ReceiptEvent } from "./types.js";
 
 /** The system stream that records every redaction; appends to `annal:*` over HTTP are refused. */
@@ -49,6 +49,8 @@ export function createPostgresRedactor(pool: pg.Pool, ledger: Ledger): Redactor 
       if (row.stream_id === REDACTION_STREAM) {
         throw new LedgerError("ERR_INVALID_INPUT", "a redaction record cannot itself be redacted", { details: { position } });
       }
+      // Verifiers follow keys through KeyRotated data: without it they could not.
+      if (row.stream_id === KEYS_STREAM) throw new LedgerError("ERR_INVALID_INPUT", "a key rotation record cannot be redacted", { details: { position } });
       const dataHash = toBase64(new Uint8Array(row.data_hash));
       const data = { position, eventId: row.event_id, streamId: row.stream_id, dataHash };
       let receipt;

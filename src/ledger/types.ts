@@ -48,6 +48,17 @@ export interface Receipt {
   checkpoint: CheckpointView;
 }
 
+/** What `rotateKey` answers: where the KeyRotated event landed and the new key's window. */
+export interface KeyRotation {
+  /** Position of the KeyRotated event: the last position the previous key signs. */
+  position: number;
+  /** The first position the new key signs (position + 1). */
+  fromPosition: number;
+  previousKeyId: string;
+  newKeyId: string;
+  receipt: Receipt;
+}
+
 export interface PublicKeyInfo {
   keyId: string;
   algorithm: "Ed25519";
@@ -55,8 +66,14 @@ export interface PublicKeyInfo {
   publicKey: string;
   /** C2SP verifier key (name+hash+base64), for checkpoint notes. */
   noteVerifierKey: string;
+  /** When the key was registered / put in force. */
   validFrom: string;
+  /** When the key was retired (its rotation committed). */
   validTo?: string;
+  /** The first position the key signs; absent for a key never in force. */
+  fromPosition?: number;
+  /** The last position the key signs (its KeyRotated event); absent while in force. */
+  toPosition?: number;
 }
 
 /**

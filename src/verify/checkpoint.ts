@@ -1,5 +1,6 @@
 import { findNoteSignature, parseCheckpointBody, parseNote, strictVerifier, utf8, verifyEd25519, type Checkpoint, type SignatureVerifier } from "../core/index.js";
-import type { TrustedKey } from "./keys.js";
+import { ERR_KEY_OUTSIDE_WINDOW } from "./key-windows.js";
+import { windowContains, type TrustedKey } from "./keys.js";
 import { fail } from "./result.js";
 
 export interface CheckpointCheckOptions {
@@ -8,7 +9,7 @@ export interface CheckpointCheckOptions {
   verifySignature?: SignatureVerifier;
 }
 
-export type CheckpointResult = { ok: true; checkpoint: Checkpoint; body: string } | { ok: false; reason: string };
+export type CheckpointResult = { ok: true; checkpoint: Checkpoint; body: string } | { ok: false; reason: string; code?: string };
 
 /**
  * Verifies a C2SP signed note holding an Annal checkpoint: it parses, its body is a
@@ -25,13 +26,19 @@ export function verifyCheckpointNote(note: string, keys: TrustedKey | readonly T
   if (options.origin !== undefined && checkpoint.origin !== options.origin) return fail(`checkpoint origin ${checkpoint.origin}, expected ${options.origin}`);
   const verify = options.verifySignature ? strictVerifier(options.verifySignature) : verifyEd25519;
   const text = utf8(parsed.text);
-  const trusted = Array.isArray(keys) ? (keys as readonly TrustedKey[]) : [keys as TrustedKey];
+  const all = Array.isArray(keys) ? (keys as readonly TrustedKey[]) : [keys as TrustedKey];
+  // A key with a window signs the checkpoints whose last event is inside it; the previous
+  // key's extra signature during an overlap is for verifiers that do not follow keys.
+  const trusted = all.filter((key) => windowContains(key, Math.max(checkpoint.treeSize, 1)));
   const signed = trusted.some((key) => {
     // A named key signs only its own log: Annal's key name is the origin (section 8).
     if (key.name !== undefined && key.name !== checkpoint.origin) return false;
     const signature = findNoteSignature(parsed, key.name ?? checkpoint.origin, key.publicKey);
     return signature !== undefined && verify(key.publicKey, text, signature.signature);
   });
-  if (!signed) return fail(`checkpoint has no valid signature by a trusted key for origin ${checkpoint.origin}`);
+  if (!signed) {
+    if (trusted.length < all.length) return fail(`checkpoint of tree size ${checkpoint.treeSize} has no valid signature by the key in force at position ${checkpoint.treeSize}`, ERR_KEY_OUTSIDE_WINDOW);
+    return fail(`checkpoint has no valid signature by a trusted key for origin ${checkpoint.origin}`);
+  }
   return { ok: true, checkpoint, body: parsed.text };
 }

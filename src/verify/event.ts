@@ -1,4 +1,5 @@
 import { computeDataHash, computeEventHash, decodeHash, equalBytes, fromBase64, strictVerifier, toBase64, verifyEd25519, type EventRecord, type SignatureVerifier } from "../core/index.js";
+import { checkEventKey } from "./key-windows.js";
 import type { TrustedKey } from "./keys.js";
 import { fail, OK, type VerifyResult } from "./result.js";
 
@@ -36,7 +37,7 @@ export function checkEventShape(value: unknown): VerifyResult {
 /**
  * Verifies one event on its own: its shape, dataHash (when the payload is present),
  * the event hash over the canonical header, and the Ed25519 signature by a trusted key
- * whose key id the event names. It cannot check chain links; see createChainVerifier.
+ * whose key id the event names and whose window (when known) contains its position. It cannot check chain links; see createChainVerifier.
  */
 export function verifyEvent(record: EventRecord, keys: TrustedKey | readonly TrustedKey[], options: EventCheckOptions = {}): VerifyResult {
   const shape = checkEventShape(record);
@@ -65,8 +66,10 @@ export function verifyEvent(record: EventRecord, keys: TrustedKey | readonly Tru
   }
   if (!equalBytes(computed, hash)) return fail("event hash does not match its header");
   if (options.skipSignature) return OK;
-  const key = (Array.isArray(keys) ? (keys as readonly TrustedKey[]) : [keys as TrustedKey]).find((k) => k.keyId === record.keyId);
-  if (!key) return fail(`event is signed by key ${record.keyId}, which is not trusted`);
+  // The key must be trusted and, where windows are known, in force at this position.
+  const checked = checkEventKey(Array.isArray(keys) ? (keys as readonly TrustedKey[]) : [keys as TrustedKey], record.position, record.keyId);
+  if (!checked.ok) return checked;
+  const key = checked.key;
   const signature = fromBase64(record.signature);
   const verify = options.verifySignature ? strictVerifier(options.verifySignature) : verifyEd25519;
   if (!signature || !verify(key.publicKey, hash, signature)) return fail("event signature does not verify");

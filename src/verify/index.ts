@@ -19,7 +19,22 @@ export {
   type CosignerKey,
 } from "./cosignature.js";
 export { checkEventShape, verifyEvent, type EventCheckOptions } from "./event.js";
-export { parseTrustedKey, resolveTrustedKey, type TrustedKey, type TrustedKeyInput } from "./keys.js";
+export { parseTrustedKey, resolveTrustedKey, windowContains, type PositionWindow, type TrustedKey, type TrustedKeyInput } from "./keys.js";
+export {
+  checkEventKey,
+  createKeyFollower,
+  ERR_KEY_NOT_TRUSTED,
+  ERR_KEY_OUTSIDE_WINDOW,
+  ERR_KEY_ROTATION_INVALID,
+  isKeyRotation,
+  keyInForce,
+  verifyKeyRotation,
+  type KeyFollower,
+  type KeyRefusal,
+  type KeyWindow,
+  type RotationCheckOptions,
+} from "./key-windows.js";
+export { KEY_ROTATED_TYPE, KEY_ROTATION_STATEMENT_VERSION, KEYS_STREAM, keyRotationStatementBytes, type KeyRotatedData, type KeyRotationStatement } from "../core/key-rotation.js";
 export { decodeProof, verifyConsistency, verifyInclusion, type WireHashes } from "./proofs.js";
 export { createRangeVerifier, frontierFromInclusionProof, type RangeStart, type RangeVerifier } from "./range.js";
 export { RECEIPT_FORMAT, verifyReceipt, type EventReceipt, type ReceiptCheckOptions } from "./receipt.js";

@@ -1,6 +1,7 @@
 import { createMerkleAccumulator, decodeHash, equalBytes, leafHash as leafOf, toBase64, ZERO_HASH, type EventRecord, type MerkleFrontier, type Verdict } from "../core/index.js";
 import { verifyCheckpointNote, type CheckpointCheckOptions } from "./checkpoint.js";
-import { verifyEvent, type EventCheckOptions } from "./event.js";
+import { checkEventShape, verifyEvent, type EventCheckOptions } from "./event.js";
+import { createKeyFollower } from "./key-windows.js";
 import type { TrustedKey } from "./keys.js";
 import { verifyConsistency } from "./proofs.js";
 
@@ -19,12 +20,14 @@ export interface RangeStart {
  * each event's hashes and signature, the global chain inside the run, the per-stream
  * chain for streams seen in the run, and at the end the Merkle root against a signed
  * checkpoint (directly, or through a consistency proof to a later checkpoint). Links to
- * events before the run are not checkable; the root binds them instead.
+ * events before the run are not checkable; the root binds them instead. Keys are
+ * followed along the run (createKeyFollower): with windowless keys, the trusted key that
+ * signs the run's first event is taken as the key in force there.
  */
 export function createRangeVerifier(start: RangeStart, keys: readonly TrustedKey[], options: EventCheckOptions & CheckpointCheckOptions = {}) {
   const frontierHashes = start.frontier.map((h) => decodeHash(h));
-  let failure: (Verdict & { ok: false }) | undefined;
-  const fail = (position: number, reason: string) => (failure = { ok: false, position, reason });
+  let failure: (Verdict & { ok: false; code?: string }) | undefined;
+  const fail = (position: number, reason: string, code?: string) => (failure = code === undefined ? { ok: false, position, reason } : { ok: false, position, reason, code });
   let tree: ReturnType<typeof createMerkleAccumulator> | undefined;
   try {
     if (!Number.isSafeInteger(start.from) || start.from < 1 || frontierHashes.some((h) => !h)) throw new RangeError("frontier hashes must be 32 bytes of base64");
@@ -35,12 +38,19 @@ export function createRangeVerifier(start: RangeStart, keys: readonly TrustedKey
   let expected = start.from;
   let prevHash: Uint8Array | undefined = start.from === 1 ? ZERO_HASH : undefined;
   const streams = new Map<string, { version: number; hash: Uint8Array }>();
+  const follower = createKeyFollower(keys, options);
 
   function push(record: EventRecord): Verdict {
     if (failure) return failure;
     if (record.position !== expected) return fail(expected, record.position < expected ? `position ${record.position} repeated or out of order` : `position ${expected} is missing`);
-    const event = verifyEvent(record, keys, options);
-    if (!event.ok) return fail(expected, event.reason);
+    // The shape first (a record that is not one is named as such), then the key in
+    // force at this position, then hashes and the signature by that key.
+    const shape = checkEventShape(record);
+    if (!shape.ok) return fail(expected, shape.reason);
+    const key = follower.resolve(record);
+    if (!key.ok) return fail(expected, key.reason, key.code);
+    const event = verifyEvent(record, [key.key], options);
+    if (!event.ok) return fail(expected, event.reason, event.code);
     const hash = decodeHash(record.hash)!;
     if (prevHash && !equalBytes(decodeHash(record.prevHash)!, prevHash)) return fail(expected, "prevHash does not link to the previous event");
     const stream = streams.get(record.streamId);
@@ -64,8 +74,9 @@ export function createRangeVerifier(start: RangeStart, keys: readonly TrustedKey
   function finish(checkpoint: { note: string }, consistencyProof: readonly string[] = []): Verdict {
     if (failure) return failure;
     const size = expected - 1;
-    const cp = verifyCheckpointNote(checkpoint.note, keys, options);
-    if (!cp.ok) return fail(size, cp.reason);
+    // Signed by the key in force at its size (followed along the run).
+    const cp = verifyCheckpointNote(checkpoint.note, follower.windows.length > 0 ? follower.windows : keys, options);
+    if (!cp.ok) return fail(size, cp.reason, cp.code);
     const ourRoot = toBase64(tree!.root());
     if (cp.checkpoint.treeSize < size) return fail(size, `checkpoint covers ${cp.checkpoint.treeSize} events, fewer than the ${size} verified`);
     if (cp.checkpoint.treeSize === size) {

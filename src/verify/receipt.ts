@@ -45,8 +45,10 @@ function exactMembers(value: unknown, required: readonly string[], optional: rea
 /**
  * Verifies a receipt offline against the ledger keys obtained out of band: one key, or
  * the set of current and retired keys (an event may be signed by a key retired since;
- * the checkpoint is signed by the key in force when it was made). Keys are compared as
- * (name, public key bytes), never as text.
+ * the checkpoint is signed by the key in force when it was made). Keys given with their
+ * windows (GET /keys `fromPosition`/`toPosition`) are accepted only inside them
+ * (docs/verification.md section 20). Keys are compared as (name, public key bytes), never
+ * as text.
  *
  * @example
  *   const verdict = verifyReceipt(JSON.parse(text), { verifierKey: "ledger.example/prod+1a2b3c4d+AX..." });

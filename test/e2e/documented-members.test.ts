@@ -84,7 +84,7 @@ describe("what Annal serves has exactly the members docs/verification.md lists",
   it("reads the lists from the document", () => {
     expect(recordMembers).toHaveLength(15);
     expect(recordMembers).toEqual(expect.arrayContaining(["position", "hash", "signature", "data", "dataSalt"]));
-    expect(keyMembers).toEqual(["keyId", "algorithm", "publicKey", "noteVerifierKey", "validFrom", "validTo"]);
+    expect(keyMembers).toEqual(["keyId", "algorithm", "publicKey", "noteVerifierKey", "validFrom", "validTo", "fromPosition", "toPosition"]);
   });
 
   it("a record: the fifteen members of section 3 (data and dataSalt with a payload)", async () => {
@@ -119,7 +119,8 @@ describe("what Annal serves has exactly the members docs/verification.md lists",
     const keys = header.publicKeys as Record<string, unknown>[];
     const served = ((await (await fetch(`${t.url}/keys`)).json()) as { keys: unknown[] }).keys;
     expect(keys).toEqual(served);
-    for (const key of keys) expect(sorted(Object.keys(key))).toEqual(sorted(keyMembers.filter((m) => m !== "validTo")));
+    // The key in force: not retired, so no validTo and no toPosition.
+    for (const key of keys) expect(sorted(Object.keys(key))).toEqual(sorted(keyMembers.filter((m) => m !== "validTo" && m !== "toPosition")));
     const listing = (await (await fetch(`${t.url}/checkpoints`)).json()) as { checkpoints: Record<string, unknown>[] };
     for (const cp of listing.checkpoints) expect(sorted(Object.keys(cp))).toEqual(sorted(["treeSize", "rootHash", "note"]));
   });

@@ -4,9 +4,7 @@
 // creates a virtual environment under node_modules/.cache and installs the pinned
 // requirements from PyPI. Without Python this test FAILS (it never skips): a spec that
 // only Annal's own code has read proves nothing.
-import { execFile, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,37 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpExportSource, exportLog } from "../../src/cli/export-log.js";
 import type { PublicKeyInfo } from "../../src/ledger/types.js";
 import { startTestHttpAnnal, type TestHttpAnnal } from "../support/annal.js";
+import { PYTHON_VERIFIER_DIR as DIR, pythonWithRequirements } from "../support/python.js";
 import { randomName } from "../support/services.js";
 
 const run = promisify(execFile);
-const DIR = fileURLToPath(new URL("../interop/python-verifier/", import.meta.url));
 const VECTORS = fileURLToPath(new URL("../vectors/ed25519.json", import.meta.url));
-
-/** A virtual environment with the pinned requirements, reused while they are unchanged. */
-function pythonWithRequirements(): string {
-  const requirements = readFileSync(join(DIR, "requirements.txt"));
-  const venv = fileURLToPath(new URL(`../../node_modules/.cache/annal-python-verifier/${createHash("sha256").update(requirements).digest("hex").slice(0, 12)}/`, import.meta.url));
-  const python = join(venv, "bin", "python");
-  if (existsSync(python)) return python;
-  const step = (command: string, args: string[]) => {
-    const result = spawnSync(command, args, { encoding: "utf8", timeout: 240_000 });
-    if (result.error || result.status !== 0) {
-      throw new Error(`${command} ${args.join(" ")} failed (python3 3.9+ with venv is needed on PATH, and PyPI reachable): ${String(result.error ?? result.stderr)}`);
-    }
-  };
-  // Built beside its final place and renamed when complete, so a concurrent run or an
-  // interrupted install never leaves a half-made environment under the final name.
-  const building = `${venv.replace(/\/$/, "")}.${process.pid}.tmp`;
-  rmSync(building, { recursive: true, force: true });
-  step("python3", ["-m", "venv", building]);
-  step(join(building, "bin", "python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", join(DIR, "requirements.txt")]);
-  try {
-    renameSync(building, venv.replace(/\/$/, ""));
-  } catch {
-    rmSync(building, { recursive: true, force: true }); // another run finished first
-  }
-  return python;
-}
 
 let python: string;
 let t: TestHttpAnnal;

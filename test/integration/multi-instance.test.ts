@@ -1,4 +1,5 @@
-import { mkdtemp } from "node:fs/promises";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,9 +20,12 @@ beforeAll(async () => {
   const db = await createTestDatabase();
   url = db.url;
   drop = () => db.drop();
+  // One ledger key for both: the key in force is the one key that signs, on every instance.
+  const keyFile = join(await mkdtemp(join(tmpdir(), "annal-multi-key-")), "ledger.pem");
+  await writeFile(keyFile, generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
   const open = async (commitMode: "sync" | "flush") =>
     openAnnal(
-      loadConfig({ DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-multi-")), ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_COMMIT_MODE: commitMode }),
+      loadConfig({ DATABASE_URL: db.url, ANNAL_HOME: await mkdtemp(join(tmpdir(), "annal-multi-")), ANNAL_SIGNING_KEY_FILE: keyFile, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_COMMIT_MODE: commitMode }),
       captureLogger("multi-instance"),
     );
   // One instance in each commit mode, so both are exercised, and together.

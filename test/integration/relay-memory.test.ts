@@ -1,7 +1,11 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPostgresCosignatures } from "../../src/store/postgres/cosignatures.js";
-import { cosign } from "../../src/verify/index.js";
+import { cosign, resolveTrustedKey } from "../../src/verify/index.js";
 import type { EventRecord } from "../../src/core/index.js";
 import { createVerifyingConsumer, type ConsumerCursor } from "../../src/relay/consumer/index.js";
 import { createMemoryKafka, createRelayService, HEADER } from "../../src/relay/index.js";
@@ -131,5 +135,47 @@ describe("relay and consumer on the in-memory port", () => {
     const consumed = await consumeAll(hostile, "t", trustOf(annal));
     expect(consumed.error).toMatchObject({ code: "ERR_KAFKA_TAMPER" });
     expect(consumed.incidents.map((i) => i.kind)).toEqual(["tamper"]);
+  });
+});
+
+describe("the verifying consumer across a key rotation", () => {
+  it("accepts every event signed by the key in force at its position, with the old and next key trusted or with the published windows", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "annal-consumer-keys-"));
+    const file = async (name: string) => {
+      const path = join(dir, name);
+      await writeFile(path, generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
+      return path;
+    };
+    const rotating = await startTestAnnal({ ANNAL_AUTH: "off", ANNAL_SIGNING_KEY_FILE: await file("old.pem"), ANNAL_NEXT_SIGNING_KEY: `file:${await file("new.pem")}` });
+    try {
+      for (let i = 0; i < 40; i++) await rotating.ledger.append({ streamId: `k-${i % 7}`, events: [{ type: "Touched", data: { i } }] });
+      const rotation = await rotating.ledger.rotateKey();
+      for (let i = 0; i < 40; i++) await rotating.ledger.append({ streamId: `k-${i % 7}`, events: [{ type: "Touched", data: { i } }] });
+      const kafka = createMemoryKafka();
+      const relay = createRelayService({ pool: rotating.pool, connect: leaseConnector(rotating), kafka }, { brokers: [], topic: "t", origin: rotating.config.origin, partitions: 3, batchSize: 25, pollIntervalMs: 20, controlIntervalMs: 0 });
+      relay.start();
+      await eventually(() => relay.status(), (s) => s?.position === 81);
+      await relay.stop();
+      const published = (await rotating.reader.publicKeys()).map((k) => {
+        const key = resolveTrustedKey({ verifierKey: k.noteVerifierKey, ...(k.fromPosition ? { fromPosition: k.fromPosition } : {}), ...(k.toPosition ? { toPosition: k.toPosition } : {}) });
+        if ("error" in key) throw new Error(key.error);
+        return key;
+      });
+      expect(published.map((k) => [k.fromPosition, k.toPosition])).toEqual([
+        [1, rotation.position],
+        [rotation.position + 1, undefined],
+      ]);
+      const both = published.map((k) => ({ name: k.name, publicKey: k.publicKey, keyId: k.keyId }));
+      for (const keys of [both, published]) {
+        const consumed = await consumeAll(kafka, "t", { keys, origin: rotating.config.origin });
+        expect(consumed.error).toBeUndefined();
+        expect(consumed.incidents).toEqual([]);
+        expect(consumed.events.map((e) => e.keyId)).toEqual(consumed.events.map((e) => (e.position <= rotation.position ? rotation.previousKeyId : rotation.newKeyId)));
+        expect(consumed.events).toHaveLength(81);
+      }
+    } finally {
+      await rotating.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

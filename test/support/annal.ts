@@ -90,6 +90,7 @@ export async function startTestHttpAnnal(options: TestHttpOptions): Promise<Test
       reader: annal.reader,
       proofs: annal.proofs,
       redactor: annal.redactor,
+      keys: { rotate: () => annal.ledger.rotateKey() },
       ready: annal.ready,
       projections: projections?.api,
       // Captured for the log scan; ANNAL_TEST_LOG=debug also shows it when a test needs explaining.

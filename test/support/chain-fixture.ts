@@ -8,7 +8,10 @@ import {
   formatCheckpointBody,
   formatNote,
   formatVerifierKey,
+  KEY_ROTATED_TYPE,
   keyIdOf,
+  keyRotationStatementBytes,
+  KEYS_STREAM,
   leafHash,
   noteKeyHash,
   sha256,
@@ -21,6 +24,8 @@ import {
   type EventRecord,
   type JsonObject,
   type JsonValue,
+  type KeyRotatedData,
+  type KeyRotationStatement,
   type MerkleAccumulator,
 } from "../../src/core/index.js";
 
@@ -76,23 +81,47 @@ export function deterministicSalt(label: string): Uint8Array {
 const BASE_TIME = Date.UTC(2026, 0, 2, 3, 4, 5);
 
 export interface ChainBuilder {
+  /** The key in force: it signs the next event. */
   readonly key: FixtureKey;
   readonly records: EventRecord[];
   readonly tree: MerkleAccumulator;
   append(spec: EventSpec): EventRecord;
   /** A signed checkpoint note over everything appended so far. */
   checkpoint(origin?: string): { checkpoint: Checkpoint; body: string; note: string };
+  /**
+   * Appends a KeyRotated event to `annal:keys` (signed by the key in force, carrying the
+   * next key's signature over the statement) and puts `next` in force after it. `tamper`
+   * edits the data after it was signed by the next key (for invalid rotations).
+   */
+  rotate(next: FixtureKey, tamper?: (data: KeyRotatedData) => JsonValue): EventRecord;
 }
 
-export function createChainBuilder(key: FixtureKey = createFixtureKey()): ChainBuilder {
+export function createChainBuilder(first: FixtureKey = createFixtureKey()): ChainBuilder {
+  let key = first;
   const records: EventRecord[] = [];
   const tree = createMerkleAccumulator();
   const streams = new Map<string, { version: number; hash: string }>();
   let prevHash = toBase64(ZERO_HASH);
   return {
-    key,
+    get key() {
+      return key;
+    },
     records,
     tree,
+    rotate(next, tamper) {
+      const statement: KeyRotationStatement = {
+        origin: FIXTURE_ORIGIN,
+        previousKeyId: key.keyId,
+        newKeyId: next.keyId,
+        newPublicKey: toBase64(next.publicKey),
+        newNoteVerifierKey: formatVerifierKey(FIXTURE_ORIGIN, next.publicKey),
+        fromPosition: records.length + 2,
+      };
+      const data: KeyRotatedData = { ...statement, newKeySignature: toBase64(next.sign(keyRotationStatementBytes(statement))) };
+      const record = this.append({ streamId: KEYS_STREAM, type: KEY_ROTATED_TYPE, data: tamper ? tamper(data) : { ...data } });
+      key = next;
+      return record;
+    },
     append(spec) {
       const position = records.length + 1;
       const stream = streams.get(spec.streamId);

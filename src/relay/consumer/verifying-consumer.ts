@@ -1,6 +1,7 @@
 import { createMerkleAccumulator, decodeHash, equalBytes, fromBase64, isCanonicalSignature, leafHash, LedgerError, toBase64, ZERO_HASH, type EventRecord, type SignatureVerifier } from "../../core/index.js";
 import { verifyCosignature, type CosignerKey } from "../../verify/cosignature.js";
 import { verifyEvent } from "../../verify/event.js";
+import { createKeyFollower } from "../../verify/key-windows.js";
 import type { TrustedKey } from "../../verify/keys.js";
 import type { KafkaPort } from "../kafka-port.js";
 import { partitionFor } from "../record-format.js";
@@ -9,7 +10,12 @@ import { decodeRecord, type DecodedRecord } from "./decode.js";
 
 /** What the consumer trusts: configuration, never anything read from Kafka. */
 export interface KafkaTrust {
-  /** The ledger's public keys (see annal/verify parseTrustedKey). */
+  /**
+   * The ledger's public keys (see annal/verify parseTrustedKey). Keys are followed along the
+   * log: a KeyRotated event verified in order adds the next key. Since partitions are read
+   * side by side, the next key's events may arrive before the rotation is taken; give the
+   * next key here too during a rotation's overlap (docs/operations.md "Key rotation").
+   */
   keys: readonly TrustedKey[];
   /** The log's origin (checkpoint origin, ce_source). */
   origin: string;
@@ -147,6 +153,10 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
   const window = options.window ?? 100_000;
   const quorum = trust.quorum ?? trust.witnesses?.length ?? 0;
   const sigOptions = deps.verifySignature ? { verifySignature: deps.verifySignature } : {};
+  // Events are accepted in position order, so the key in force is followed there; the
+  // keys derived so far join the trusted ones for decoding.
+  const follower = createKeyFollower(trust.keys, { ...sigOptions, origin: trust.origin });
+  const keysNow = (): readonly TrustedKey[] => [...trust.keys, ...follower.windows.filter((w) => !trust.keys.some((k) => k.keyId === w.keyId))];
   const summary: ConsumerSummary = { position: 0, events: 0, duplicates: 0, gaps: 0, backfilled: 0, reorders: 0, checkpoints: 0, witnessedCheckpoints: 0, incidents: 0 };
 
   let partitionCount = 0;
@@ -226,6 +236,8 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
 
   /** Global chain, stream chain, tree. The record's own signature and hashes were verified already. */
   function accept(record: EventRecord, where: { partition: number | undefined; offset: number | undefined }): void {
+    const key = follower.resolve(record);
+    if (!key.ok) halt({ kind: "tamper", ...where, position: record.position, reason: `${key.reason} (${key.code})`, evidence: [record] });
     const hash = decodeHash(record.hash)!;
     const evidence = () => [accepted.get(record.position - 1) ?? { position: record.position - 1, hash: toBase64(prevHash) }, record];
     if (!equalBytes(decodeHash(record.prevHash)!, prevHash)) halt({ kind: "fork", ...where, position: record.position, reason: `a signed event at position ${record.position} does not link to the event at ${position} accepted before (another history)`, evidence: evidence() });
@@ -280,7 +292,7 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
     if (pendingCheckpoint === undefined || value.checkpoint.treeSize >= pendingCheckpoint.treeSize) pendingCheckpoint = { treeSize: value.checkpoint.treeSize, witnessed };
   }
 
-  const decodeContext = () => ({ keys: trust.keys, origin: trust.origin, partitions: partitionCount, ...sigOptions, ...(deps.verifySignatures ? { deferSignature: true } : {}) });
+  const decodeContext = () => ({ keys: keysNow(), origin: trust.origin, partitions: partitionCount, ...sigOptions, ...(deps.verifySignatures ? { deferSignature: true } : {}) });
 
   /** With verifySignatures: the signatures of a fetched batch's events, checked together; a failing one becomes tamper. */
   async function checkSignatures(items: DecodedRecord[]): Promise<void> {
@@ -289,7 +301,7 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
     const events: Array<{ index: number; check: SignatureCheck }> = [];
     items.forEach((item, index) => {
       if (item.kind !== "event") return;
-      const key = trust.keys.find((k) => k.keyId === item.record.keyId)!;
+      const key = keysNow().find((k) => k.keyId === item.record.keyId)!;
       const signature = fromBase64(item.record.signature);
       const hash = decodeHash(item.record.hash)!;
       if (signature === undefined || !isCanonicalSignature(signature)) {
@@ -423,7 +435,7 @@ export function createVerifyingConsumer(deps: VerifyingConsumerDeps, options: Ve
     summary.gaps++;
     incident({ kind: "gap", ...where, reason: `positions ${from}..${events[events.length - 1]!.position} missing from the topic: filled from the API and verified` });
     for (const event of events) {
-      const checked = verifyEvent(event, trust.keys, sigOptions);
+      const checked = verifyEvent(event, keysNow(), sigOptions);
       if (!checked.ok) halt({ kind: "tamper", partition: undefined, offset: undefined, position: event.position, reason: `backfilled event: ${checked.reason}`, evidence: [event] });
       if (event.position !== position + 1) halt({ kind: "gap", ...where, reason: `the API skipped position ${position + 1}` });
       accept(event, { partition: undefined, offset: undefined });

@@ -63,8 +63,9 @@ export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptio
       return rows.map((r) => ({ treeSize: r.tree_size, rootHash: r.root_hash.toString("base64"), note: r.note, keyId: r.key_id }));
     },
     async publicKeys(): Promise<PublicKeyInfo[]> {
-      const { rows } = await pool.query<{ key_id: string; public_key: Buffer; note_name: string; valid_from: Date; valid_to: Date | null }>(
-        "SELECT key_id, public_key, note_name, valid_from, valid_to FROM annal.signing_keys ORDER BY valid_from",
+      // In window order; keys registered but never in force (no window) last.
+      const { rows } = await pool.query<{ key_id: string; public_key: Buffer; note_name: string; valid_from: Date; valid_to: Date | null; from_position: string | null; to_position: string | null }>(
+        "SELECT key_id, public_key, note_name, valid_from, valid_to, from_position, to_position FROM annal.signing_keys ORDER BY from_position NULLS LAST, valid_from",
       );
       return rows.map((r) => ({
         keyId: r.key_id,
@@ -73,6 +74,8 @@ export function createPostgresReader(pool: pg.Pool, options: PostgresReaderOptio
         noteVerifierKey: formatVerifierKey(r.note_name, new Uint8Array(r.public_key)),
         validFrom: r.valid_from.toISOString(),
         ...(r.valid_to ? { validTo: r.valid_to.toISOString() } : {}),
+        ...(r.from_position !== null ? { fromPosition: Number(r.from_position) } : {}),
+        ...(r.to_position !== null ? { toPosition: Number(r.to_position) } : {}),
       }));
     },
   };

@@ -330,6 +330,40 @@ def verify_consistency(size1, size2, root1, root2, path):
     return sn == 0 and fr == root1 and sr == root2
 
 
+# ---------------------------------------------------------------- §20 following keys
+
+ROTATION_MEMBERS = {"origin", "previousKeyId", "newKeyId", "newPublicKey", "newNoteVerifierKey", "fromPosition", "newKeySignature"}
+
+
+def check_rotation(record, in_force, used):
+    """§20: a KeyRotated event at position r, already verified with the key in force."""
+    r = record["position"]
+    data = record.get("data")
+    if not isinstance(data, dict) or set(data) != ROTATION_MEMBERS:
+        raise Failure(r, "KeyRotated data does not have exactly the members of section 20")
+    if not is_int(data["fromPosition"]) or any(not isinstance(data[m], str) for m in ROTATION_MEMBERS - {"fromPosition"}):
+        raise Failure(r, "KeyRotated member types are wrong")
+    if data["previousKeyId"] != in_force.key_id or data["fromPosition"] != r + 1:
+        raise Failure(r, "KeyRotated does not name the key in force, or does not start at the next position")
+    if in_force.name is not None and data["origin"] != in_force.name:
+        raise Failure(r, "KeyRotated origin is not the log's")
+    raw = b64(data["newPublicKey"], 32)
+    if key_id(raw) != data["newKeyId"] or data["newKeyId"] in used:
+        raise Failure(r, "KeyRotated names a key id that is not its key's, or a key in force before")
+    named = parse_verifier_key(data["newNoteVerifierKey"])
+    if named.name != data["origin"] or named.public_key != raw:
+        raise Failure(r, "KeyRotated newNoteVerifierKey is not the new key under the origin")
+    statement = (
+        "annal-key-rotation/v1\n"
+        f"origin {data['origin']}\nprevious-key-id {data['previousKeyId']}\nnew-key-id {data['newKeyId']}\n"
+        f"new-public-key {data['newPublicKey']}\nnew-note-verifier-key {data['newNoteVerifierKey']}\n"
+        f"from-position {data['fromPosition']}\n"
+    ).encode("utf-8")
+    if not ed25519_ok(raw, statement, b64(data["newKeySignature"], 64)):
+        raise Failure(r, "KeyRotated newKeySignature does not verify with the new key")
+    return TrustedKey(data["origin"], raw)
+
+
 # ---------------------------------------------------------------- §9 / §13 chains
 
 class Chain:
@@ -337,6 +371,8 @@ class Chain:
 
     def __init__(self, keys, start=1, frontier=()):
         self.keys_by_id = {k.key_id: k for k in keys}
+        # §20: [key, first position, last position or None], in order.
+        self.windows = []
         self.expected = start
         self.start = start
         self.prev = ZERO if start == 1 else None
@@ -349,10 +385,26 @@ class Chain:
             if is_int(position) and position > self.expected:
                 raise Failure(self.expected, f"position {self.expected} is missing")
             raise Failure(self.expected, f"position {position!r} repeated or out of order")
+        # §20: the key in force here; the first one is the pinned key that signs the first event.
+        key_id_named = record.get("keyId")
+        if not self.windows:
+            if key_id_named not in self.keys_by_id:
+                raise Failure(position, f"signed by key {key_id_named}, which is not trusted")
+            self.windows.append([self.keys_by_id[key_id_named], position, None])
+        in_force = self.windows[-1][0]
+        if key_id_named != in_force.key_id:
+            raise Failure(position, f"signed by key {key_id_named}, outside its window: key {in_force.key_id} is in force")
         try:
-            h = check_record(record, self.keys_by_id)
+            h = check_record(record, {in_force.key_id: in_force})
         except ValueError as error:
             raise Failure(position, str(error)) from None
+        if record["streamId"] == "annal:keys" and record["type"] == "KeyRotated":
+            try:
+                following = check_rotation(record, in_force, {w[0].key_id for w in self.windows})
+            except ValueError as error:
+                raise Failure(position, f"KeyRotated: {error}") from None
+            self.windows[-1][2] = position
+            self.windows.append([following, position + 1, None])
         if self.prev is not None and b64(record["prevHash"], 32) != self.prev:
             raise Failure(position, "prevHash does not link to the previous event")
         stream = self.streams.get(record["streamId"])
@@ -367,8 +419,18 @@ class Chain:
         self.tree.append(leaf_hash(h))
         self.expected += 1
 
+    def key_at(self, position):
+        for key, first, last in self.windows:
+            if first <= max(position, 1) and (last is None or position <= last):
+                return key
+        return None
+
     def check_checkpoint(self, note, keys):
         size = self.tree.size
+        # §20: signed by the key in force at its size (other lines are ignored).
+        in_force = self.key_at(size)
+        if in_force is not None:
+            keys = [in_force]
         try:
             cp = verify_checkpoint(note, keys)
         except ValueError as error:
@@ -408,7 +470,7 @@ def check_published_keys(http, keys):
     entries = http.get("/keys", auth=False)["keys"]
     listed = []
     for entry in entries:
-        members = {"keyId", "algorithm", "publicKey", "noteVerifierKey", "validFrom"} | ({"validTo"} if "validTo" in entry else set())
+        members = {"keyId", "algorithm", "publicKey", "noteVerifierKey", "validFrom"} | ({"validTo"} if "validTo" in entry else set()) | ({"fromPosition"} if "fromPosition" in entry else set()) | ({"toPosition"} if "toPosition" in entry else set())
         exact(entry, members, "key entry")
         raw = b64(entry["publicKey"], 32)
         if entry["algorithm"] != "Ed25519" or entry["keyId"] != key_id(raw):
@@ -428,7 +490,9 @@ def command_log(args, keys):
     published = check_published_keys(http, keys)
     latest = http.get("/checkpoints/latest")
     exact(latest, {"treeSize", "rootHash", "note"}, "checkpoint")
-    size = verify_checkpoint(latest["note"], keys)["size"]
+    # Its size says how far to read; its signature is checked below, with the key in force
+    # at that size (§20), which the chain learns on the way.
+    size = parse_checkpoint_body(parse_note(latest["note"])[0])["size"]
     # §11.4: every checkpoint, paged.
     checkpoints, start = [], 1
     while True:
@@ -456,6 +520,7 @@ def command_log(args, keys):
         position = page["nextPosition"]
     if chain.tree.size != size:
         raise Failure(chain.tree.size + 1, "log ends early")
+    chain.check_checkpoint(latest["note"], keys)
     # §11.5: consistency between successive checkpoints, inclusion of each last event.
     sizes = sorted(roots)
     for a, b in zip(sizes, sizes[1:]):

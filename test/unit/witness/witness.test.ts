@@ -134,6 +134,21 @@ describe("annal witness (C2SP tlog-witness)", () => {
     expect((await state.get(FIXTURE_ORIGIN))).toBeUndefined();
   });
 
+  it("follows a key rotation when its operator adds the log's new key beside the old one (the overlap)", async () => {
+    const next = createFixtureKey(new Uint8Array(32).fill(7));
+    const rotating = createChainBuilder();
+    rotating.append({ streamId: "a" });
+    rotating.rotate(next);
+    rotating.append({ streamId: "a" });
+    const signedByNewKeyOnly = rotating.checkpoint().note;
+    const witness = (verifierKeys: string[]) => createWitnessApp({ state, cosigner, logs: [{ origin: FIXTURE_ORIGIN, verifierKeys }], now: () => NOW });
+    const post = (w: ReturnType<typeof witness>) => w.request("/add-checkpoint", { method: "POST", body: formatAddCheckpointBody(0, [], signedByNewKeyOnly) });
+    // Pinning only the old key, a checkpoint after the overlap (new key alone) is refused ...
+    expect((await post(witness([main.builder.key.verifierKey]))).status).toBe(403);
+    // ... and accepted once the operator has given the witness the new key as well.
+    expect((await post(witness([main.builder.key.verifierKey, next.verifierKey]))).status).toBe(200);
+  });
+
   it("refuses to share its state directory with a running witness", async () => {
     await expect(openFileWitnessState(dir)).rejects.toThrow(/locked/);
   });
