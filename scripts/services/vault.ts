@@ -62,8 +62,10 @@ export async function ensureVaultBinary(layout: CacheLayout): Promise<string> {
       if (!text.includes(from)) throw new Error(`the sdk patch for ${file} no longer applies: check SUB_MODULES against vault ${VAULT_VERSION}'s go.mod`);
       writeFileSync(path, text.replace(from, to));
     }
-    await go(["build", "-trimpath", "-o", join(src, "vault"), "."], src);
-    renameSync(join(src, "vault"), binary);
+    // Not into src: its vault/ is a package directory, and -o onto a directory writes inside it.
+    const built = join(versionDir, `.vault-${process.pid}`);
+    await go(["build", "-trimpath", "-o", built, "."], src);
+    renameSync(built, binary);
   } catch (error) {
     const detail = error as { stderr?: string; code?: string };
     const reason = detail.code === "ENOENT" ? "go not found: install Go 1.25+, or set VAULT_ADDR and VAULT_TOKEN to an existing Vault"
