@@ -84,6 +84,8 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   const checkpoints = await source.checkpoints(total);
   let nextCheckpoint = 0;
   let checked = 0;
+  // Sizes of the checkpoints verified, to count only those before a failure found later.
+  const checkedSizes: number[] = [];
   // The size of the last checkpoint whose signature verified: in --fast mode no event
   // signature is checked, so only events up to here are covered by anything signed.
   let covered = 0;
@@ -103,7 +105,7 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
       if (!atEnd) next = pages.next(); // fetch the next page while this one is checked
       // Keys first: which key is in force at each position (following rotations), then
       // the signatures with those keys, on the pool while the chain is checked here.
-      const resolved = resolveKeys(follower, page);
+      const resolved = resolveKeys(follower, page, !fast);
       const signatures = fast ? Promise.resolve(undefined) : checkSignatures(pool, resolved.checks, nodeVerifier);
       let chainFailure: Failure | undefined;
       outer: for (const { record, stored } of page) {
@@ -127,11 +129,13 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
             break outer;
           }
           checked++;
+          checkedSizes.push(cp.treeSize);
           covered = cp.treeSize;
         }
       }
       const signatureFailure = earliest(resolved.failure, await signatures);
-      failure = earliest(signatureFailure, chainFailure);
+      // On a tie the chain's reason wins (a rewritten link also breaks the signature over it).
+      failure = earliest(chainFailure, signatureFailure);
       bar?.update(verifier.size);
       if (atEnd) break;
     }
@@ -152,7 +156,13 @@ export async function verifyLog(source: EventSource, options: VerifyOptions = {}
   if (failure && unpinned.size > 0 && /signature|not trusted/.test(failure.reason)) {
     failure = { ...failure, reason: `${failure.reason} (key mismatch: the source lists key ${[...unpinned].join(", ")}, which is not pinned)` };
   }
-  if (failure) return { ok: false, position: failure.position, reason: failure.reason, ...(failure.code ? { code: failure.code } : {}), events: verifier.size, checkpoints: checked };
+  if (failure) {
+    // Signatures of a page are checked beside its chain, so the chain may have gone past a
+    // bad signature: the report counts what was verified before the failing position.
+    const before = failure.position - 1;
+    const events = Math.min(verifier.size, before);
+    return { ok: false, position: failure.position, reason: failure.reason, ...(failure.code ? { code: failure.code } : {}), events, checkpoints: checkedSizes.filter((size) => size <= events).length };
+  }
   return { ok: true, events: verifier.size, checkpoints: checked, root: Buffer.from(verifier.root()).toString("base64") };
 }
 
@@ -227,7 +237,7 @@ interface PositionedCheck extends SignatureCheck {
  * The key in force for each event of `page`, in order; stops at the first event signed by
  * a key outside its window (or a rotation that does not verify), which is the failure.
  */
-function resolveKeys(follower: KeyFollower, page: readonly SourcedRecord[]): { checks: PositionedCheck[]; failure?: Failure } {
+function resolveKeys(follower: KeyFollower, page: readonly SourcedRecord[], signatures: boolean): { checks: PositionedCheck[]; failure?: Failure } {
   const checks: PositionedCheck[] = [];
   for (const { record: served, stored } of page) {
     // A database row carries its data as the stored canonical text (checked against
@@ -235,6 +245,8 @@ function resolveKeys(follower: KeyFollower, page: readonly SourcedRecord[]): { c
     const record = served.data === undefined && stored?.data !== undefined && isKeyRotation(served) ? { ...served, data: JSON.parse(stored.data) as EventRecord["data"] } : served;
     const key = follower.resolve(record);
     if (!key.ok) return { checks, failure: { ok: false, position: record.position, reason: key.reason, code: key.code } };
+    // --fast checks no event signature (only the signed checkpoints), but still follows keys.
+    if (!signatures) continue;
     const signature = fromBase64(record.signature);
     const message = decodeHash(record.hash);
     if (!signature || !message || !passesEd25519Prechecks(key.key.publicKey, signature)) return { checks, failure: { ok: false, position: record.position, reason: "signature does not verify" } };
