@@ -2,7 +2,6 @@ import { createPrivateKey } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino, type Logger } from "pino";
-import { inject } from "vitest";
 import type { KnownSecret } from "./log-scan.js";
 
 // Every server a test starts logs here, at trace level, whatever the test asks to see: the
@@ -11,7 +10,12 @@ import type { KnownSecret } from "./log-scan.js";
 
 let counter = 0;
 
+// Only inside vitest: the benchmark (scripts/bench) starts servers through this module too,
+// and importing vitest outside its runner throws.
+const inject = process.env.VITEST ? (await import("vitest")).inject : undefined;
+
 function runDir(): string | undefined {
+  if (inject === undefined) return undefined;
   try {
     return inject("annalLogDir");
   } catch {
