@@ -14,15 +14,15 @@ export interface SupportingState {
 }
 
 /**
- * Opens the batch transaction and takes the chain-head lock, in one round trip. Later
- * statements of the transaction get a snapshot that sees every batch committed before
- * the lock was granted.
+ * Opens the batch transaction, takes the chain-head lock and reads the key in force, in
+ * one round trip. Each statement after the lock gets a snapshot that sees every batch (and
+ * every rotation) committed before the lock was granted.
  */
-export async function beginLocked(client: pg.PoolClient, asyncCommit: boolean): Promise<ChainState> {
+export async function beginLocked(client: pg.PoolClient, asyncCommit: boolean): Promise<{ head: ChainState; keys: KeyState }> {
   const results = (await client.query(
-    `BEGIN; SET LOCAL synchronous_commit = ${asyncCommit ? "off" : "on"}; SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE`,
-  )) as unknown as Array<pg.QueryResult<HeadRow>>;
-  return headFromRow(results[2]?.rows[0]);
+    `BEGIN; SET LOCAL synchronous_commit = ${asyncCommit ? "off" : "on"}; SELECT position, hash, frontier FROM annal.chain_head WHERE id = 1 FOR UPDATE; ${KEY_STATE_SQL}`,
+  )) as unknown as [unknown, unknown, pg.QueryResult<HeadRow>, pg.QueryResult<KeyStateRow>];
+  return { head: headFromRow(results[2]?.rows[0]), keys: keyStateFromRow(results[3]?.rows[0]) };
 }
 
 /** The chain head as committed now, without a lock (the optimistic path's starting point). */
@@ -218,13 +218,17 @@ export interface KeyState {
 }
 
 /** The key state as of the caller's transaction; call it holding the chain-head lock. */
-export async function readKeyState(db: Queryable): Promise<KeyState> {
-  const { rows } = await db.query<{ key_id: string; previous_key: string | null; previous_until: Date | null }>(
-    `SELECT a.key_id, p.key_id AS previous_key, p.valid_to AS previous_until
+const KEY_STATE_SQL = `SELECT a.key_id, p.key_id AS previous_key, p.valid_to AS previous_until
        FROM annal.signing_keys a LEFT JOIN annal.signing_keys p ON p.to_position = a.from_position - 1 AND p.from_position IS NOT NULL
-      WHERE a.from_position IS NOT NULL AND a.to_position IS NULL`,
-  );
-  const row = rows[0];
+      WHERE a.from_position IS NOT NULL AND a.to_position IS NULL`;
+
+interface KeyStateRow {
+  key_id: string;
+  previous_key: string | null;
+  previous_until: Date | null;
+}
+
+function keyStateFromRow(row: KeyStateRow | undefined): KeyState {
   if (!row) return { activeKeyId: null };
   return { activeKeyId: row.key_id, ...(row.previous_key && row.previous_until ? { previous: { keyId: row.previous_key, until: row.previous_until } } : {}) };
 }

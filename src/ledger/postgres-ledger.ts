@@ -27,7 +27,6 @@ import {
   isConnectionError,
   isWriteConflict,
   nodeSha256,
-  readKeyState,
   readSupporting,
   recordRotation,
   wasInForce,
@@ -524,8 +523,9 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
     let release: (error?: Error) => void = (error) => client.release(error);
     let committing = false;
     try {
-      const head = await beginLocked(client, flushMode);
-      let keys = await readKeyState(client);
+      const locked = await beginLocked(client, flushMode);
+      const head = locked.head;
+      let keys = locked.keys;
       if (keys.activeKeyId === null) {
         // No key has signed this log yet: this instance's key is the first, from here on.
         await claimFirstKey(client, deps.signer, head.position + 1);
