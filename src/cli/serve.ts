@@ -66,6 +66,22 @@ export async function serve(config: AnnalConfig, logger: Logger): Promise<Runnin
       }
     },
   });
+  // How batches were written: optimistically pipelined, re-sent after reaching the head row
+  // before the batch they extend, or under the head lock (the first, and after a conflict).
+  new Counter({
+    name: "annal_append_batches_total",
+    help: "Append batches by how they were written: optimistic, resent (pipelined, sent again once), locked, conflict (an optimistic write that lost a race)",
+    labelNames: ["path"],
+    registers: [metrics],
+    collect() {
+      const stats = core.ledger.stats;
+      this.reset();
+      this.inc({ path: "optimistic" }, stats.optimisticBatches);
+      this.inc({ path: "resent" }, stats.resent);
+      this.inc({ path: "locked" }, stats.lockedBatches);
+      this.inc({ path: "conflict" }, stats.conflicts);
+    },
+  });
   try {
     logWakeup = createListeningWakeup(core.connect, (error) => logger.warn({ err: error }, "LISTEN connection lost; followers poll until it is back"));
     notifier = createLogNotifier(core.pool);

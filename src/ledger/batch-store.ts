@@ -76,6 +76,8 @@ export async function readSupporting(db: Queryable, batch: readonly QueuedAppend
 // payloads, stream heads, chain head, checkpoint, idempotency records and Merkle nodes
 // land or fail together. The chain head only moves if it is still the base the batch was
 // planned on (position and hash): otherwise annal.batch_conflict() aborts the statement.
+// The main query reads hd first, so every batch statement takes the head row lock before
+// it writes anything else: statements sent back to back commit in the order they were planned.
 // Under the head lock that always holds; on the optimistic path it is the whole check,
 // since the head hash commits to every event before it.
 const WRITE_BATCH = `
@@ -95,8 +97,16 @@ WITH ev AS (
   ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, last_hash = EXCLUDED.last_hash
   RETURNING 1
 ), hd AS (
-  UPDATE annal.chain_head SET position = $19, hash = $20, frontier = $21 WHERE id = 1 AND position = $29 AND hash = $30
-  RETURNING 1
+  -- The guard: the head must still be the base the batch was planned on. It is computed in
+  -- SET, not checked in WHERE, so that a batch sent while the batch it extends is still
+  -- committing waits for that commit on the head row, and READ COMMITTED then recomputes SET
+  -- on the row as that commit left it (EvalPlanQual): the pipelined batch lands right after
+  -- its base. A WHERE guard is checked against the statement's snapshot, before the wait,
+  -- and would fail every such batch. Off its base the row is set to -1, and the main query
+  -- aborts the statement (nothing of it lands). No error may be raised in SET: it would be
+  -- raised on the snapshot's row, before the wait.
+  UPDATE annal.chain_head SET position = CASE WHEN position = $29 AND hash = $30 THEN $19 ELSE -1 END, hash = $20, frontier = $21 WHERE id = 1
+  RETURNING position
 ), cp AS (
   INSERT INTO annal.checkpoints (tree_size, root_hash, chain_head, note, key_id)
   VALUES ($19, $22, $20, $23, $24)
@@ -114,7 +124,7 @@ WITH ev AS (
   SELECT * FROM unnest($31::smallint[], $32::bigint[], $33::bytea[])
   RETURNING 1
 )
-SELECT CASE WHEN (SELECT count(*) FROM hd) = 1 THEN (SELECT count(*) FROM ev) ELSE annal.batch_conflict() END AS events,
+SELECT CASE WHEN (SELECT position FROM hd) = $19 THEN (SELECT count(*) FROM ev) ELSE annal.batch_conflict() END AS events,
        (SELECT count(*) FROM pl) AS payloads, (SELECT count(*) FROM st) AS streams, (SELECT count(*) FROM cp) AS checkpoints,
        (SELECT count(*) FROM ik) AS keys, (SELECT count(*) FROM mn) AS nodes`;
 
@@ -171,6 +181,11 @@ export async function writePlan(db: Queryable, plan: BatchPlan, base: ChainState
     ],
   });
   if (Number(rows[0]?.events) !== e.length) throw new LedgerError("ERR_INTERNAL", `batch write wrote ${rows[0]?.events} of ${e.length} events`);
+}
+
+/** The batch statement found the chain head elsewhere than its plan's base (SQLSTATE AN409). */
+export function isHeadConflict(error: unknown): boolean {
+  return (error as { code?: string } | undefined)?.code === "AN409";
 }
 
 /** The optimistic write lost a race (head moved, or a unique key taken meanwhile): retry under the lock. */

@@ -25,6 +25,7 @@ import {
   beginLocked,
   claimFirstKey,
   isConnectionError,
+  isHeadConflict,
   isWriteConflict,
   nodeSha256,
   readSupporting,
@@ -126,6 +127,8 @@ export interface LedgerStats {
   optimisticBatches: number;
   lockedBatches: number;
   conflicts: number;
+  /** Batches that reached the head row before the batch they extend and were sent again. */
+  resent: number;
 }
 
 /**
@@ -246,12 +249,16 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
   // batch planned with a stale key fails its guard like any other stale plan.
   let known: { head: ChainState; streams: Map<string, StreamState>; keys: KeyState } | undefined;
   const MAX_IN_FLIGHT = options.maxBatchesInFlight ?? 2;
-  const stats = { optimisticBatches: 0, lockedBatches: 0, conflicts: 0 };
+  const stats = { optimisticBatches: 0, lockedBatches: 0, conflicts: 0, resent: 0 };
   const MAX_KNOWN_STREAMS = 100_000;
 
   interface InFlight {
     batch: Waiter[];
     plan: BatchPlan;
+    /** The head the plan extends: what its statement is guarded on. */
+    base: ChainState;
+    /** Sent while the batch it extends was still in flight (see settle). */
+    behind: boolean;
     started: number;
     written: Promise<unknown>;
   }
@@ -294,7 +301,7 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
             written.catch(() => undefined); // observed when settled, in order
             // When the statement returns, which may be before the loop gets to settle it.
             if (batch[0]!.request.timeline !== undefined) void written.then(() => markAll(batch, STAGE.written), () => undefined);
-            window.push({ batch, plan: optimistic, started, written });
+            window.push({ batch, plan: optimistic, base: base.head, behind: window.length > 0, started, written });
             stats.optimisticBatches++;
             continue;
           }
@@ -359,7 +366,18 @@ export function createPostgresLedger(deps: LedgerDeps, options: LedgerOptions): 
 
   async function settle(entry: InFlight, rest: InFlight[]): Promise<void> {
     try {
-      await entry.written;
+      await entry.written.catch((error: unknown) => {
+        // A batch sent behind another may reach the head row before that one does (its
+        // backend ran first) and find the head not yet where it was planned. Its
+        // predecessor has now committed (settled in order; a failed one would have
+        // requeued this one with it), so the same statement is sent again once. Failing
+        // again, the head really moved: the conflict path below.
+        if (!entry.behind || !isHeadConflict(error)) throw error;
+        entry.behind = false;
+        stats.resent++;
+        entry.written = writeOptimistic(entry.plan, entry.base);
+        return entry.written;
+      });
       awaitFlush(entry.batch, entry.plan.outcomes, entry.plan.head.position, entry.started);
     } catch (error) {
       known = undefined;
