@@ -63,7 +63,7 @@ export async function openAnnal(config: AnnalConfig, logger: Logger, options: Op
       (message) => pgLog.debug(message.trim()),
       (message) => pgLog.warn(message),
     );
-    databaseUrl = handle.url;
+    databaseUrl = handle.localUrl;
     stopEmbedded = handle.stop;
   }
   const pools: pg.Pool[] = [];

@@ -39,13 +39,13 @@ interface Run {
 const dir = await mkdtemp(join(tmpdir(), "annal-ab-"));
 const embedded = await startEmbeddedPostgres(join(dir, "postgres"));
 try {
-  const admin = new pg.Client({ connectionString: embedded.url });
+  const admin = new pg.Client({ connectionString: embedded.localUrl });
   await admin.connect();
   await admin.query("CREATE DATABASE ab");
   const { rows } = await admin.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
   const postmaster = parentPid(rows[0]!.pid)!;
   await admin.end();
-  const url = new URL(embedded.url);
+  const url = new URL(embedded.localUrl);
   url.pathname = "/ab";
   const body = JSON.stringify({ events: [{ type: "OrderPlaced", data: payload(1) }] });
   const results: Record<string, Run[]> = { A: [], B: [] };
@@ -53,7 +53,7 @@ try {
     for (const side of sides) {
       // Each side's own checkout (AB_ROOT_A / AB_ROOT_B, default this one) starts its server.
       const { startServerProcess } = (await import(pathToFileURL(`${side.root ?? new URL("../..", import.meta.url).pathname}/test/support/processes.ts`).href)) as typeof import("../../test/support/processes.js");
-      const server = await startServerProcess({ DATABASE_URL: url.toString(), ANNAL_HOME: join(dir, "home"), ANNAL_AUTH: "off", ANNAL_LOG_LEVEL: "warn", ...side.env }, side.runtime, side.args);
+      const server = await startServerProcess({ DATABASE_URL: url.toString(), ANNAL_HOME: join(dir, "home"), ANNAL_AUTH: "off", ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ...side.env }, side.runtime, side.args);
       try {
         let n = 0;
         const load = (duration: number) =>

@@ -13,7 +13,7 @@ import { pino } from "pino";
 import { openAnnal } from "../../src/annal.js";
 import { loadConfig } from "../../src/config.js";
 import { startEmbeddedPostgres } from "../../src/store/postgres/embedded.js";
-import { startServerProcess } from "../../test/support/processes.js";
+import { startServerProcess, type ServerProcess } from "../../test/support/processes.js";
 import { fillLog, payload } from "./fill-log.js";
 import { formatRow, runClosedLoop, type LoadResult } from "./stats.js";
 import { formatOpenLoop, runOpenLoop } from "./open-loop.js";
@@ -127,17 +127,28 @@ async function benchHttp(adminUrl: string, home: string) {
   // BENCH_HTTP_RUNTIMES=node,bun runs the server under each (Bun from the npm package).
   for (const runtime of (process.env.BENCH_HTTP_RUNTIMES ?? "node").split(",") as Array<"node" | "bun">) {
     const tag = runtime === "node" ? "" : ` [${runtime}]`;
-    const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off" }, runtime);
-    try {
+    /** Workload (c) on `server`, with the CPU it and PostgreSQL spent per append. */
+    const singleEvents = async (server: ServerProcess, name: string) => {
       await appendLoad({ url: server.url, connections: 64, seconds: 3, body: one }); // warm-up: JIT, connections, stream heads
       const cpu = () => ({ server: processCpuSeconds(server.process.pid!), postgres: postmaster === undefined ? NaN : postgresCpuSeconds(postmaster) });
       const before = cpu();
-      const c = reportLoad(`(c) HTTP single-event appends, 64 connections, auth off${tag}`, await appendLoad({ url: server.url, connections: 64, seconds, body: one }), 1);
+      const c = reportLoad(name, await appendLoad({ url: server.url, connections: 64, seconds, body: one }), 1);
       const after = cpu();
       const perEvent = (s: number) => (s * 1000) / c.events;
       const serverMs = perEvent(after.server - before.server);
       const postgresMs = perEvent(after.postgres - before.postgres);
-      console.log(`   CPU per append (c): server ${serverMs.toFixed(3)} ms + PostgreSQL ${postgresMs.toFixed(3)} ms = ${(serverMs + postgresMs).toFixed(3)} ms (utime+stime from /proc over the run)`);
+      console.log(`   CPU per append: server ${serverMs.toFixed(3)} ms + PostgreSQL ${postgresMs.toFixed(3)} ms = ${(serverMs + postgresMs).toFixed(3)} ms (utime+stime from /proc over the run)`);
+    };
+    // The append path alone: no projection or sealer following the log in the same process.
+    const lean = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ANNAL_AUTH: "off", ANNAL_PROJECTIONS: "none", ANNAL_ARCHIVE: "off" }, runtime);
+    try {
+      await singleEvents(lean, `(c) HTTP single-event appends, 64 connections, auth off, followers off${tag}`);
+    } finally {
+      await lean.stop();
+    }
+    const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ANNAL_AUTH: "off" }, runtime);
+    try {
+      await singleEvents(server, `(c) HTTP single-event appends, 64 connections, auth off${tag}`);
       reportLoad(`(d) HTTP 100-event appends, 8 connections${tag}`, await appendLoad({ url: server.url, connections: 8, seconds, body: hundred }), 100);
       // Capacity against latency: a fixed arrival rate, latency from the scheduled send time.
       for (const rate of (process.env.BENCH_OPEN_RATES ?? "1000,2000,3000,4000,5000,6000").split(",").map(Number)) {
@@ -148,7 +159,7 @@ async function benchHttp(adminUrl: string, home: string) {
     }
     if (runtime !== "node") continue;
     // Auth on: the embedded development issuer, a writer's token on every request.
-    const secured = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "oidc" }, runtime);
+    const secured = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ANNAL_AUTH: "oidc" }, runtime);
     try {
       const headers = { authorization: `Bearer ${await writerToken(secured.url, home)}` };
       await appendLoad({ url: secured.url, connections: 64, seconds: 3, body: one, headers });
@@ -158,7 +169,7 @@ async function benchHttp(adminUrl: string, home: string) {
     }
     // Where a request waits: the same load with every append's timeline recorded.
     if (process.env.BENCH_TRACE === "0") continue;
-    const traced = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_TRACE_APPENDS: "1" }, runtime);
+    const traced = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ANNAL_AUTH: "off", ANNAL_TRACE_APPENDS: "1" }, runtime);
     try {
       await appendLoad({ url: traced.url, connections: 64, seconds: 3, body: one });
       let before = await scrapeStages(traced.url);
@@ -275,7 +286,8 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), "annal-bench-"));
   const external = process.env.BENCH_DATABASE_URL;
   const embedded = external ? undefined : await startEmbeddedPostgres(join(dir, "postgres"));
-  const adminUrl = external ?? embedded!.url;
+  // The embedded server's Unix socket, as `npm start` connects (see EmbeddedPostgresHandle.localUrl).
+  const adminUrl = external ?? embedded!.localUrl;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
     // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka,keys,proofs picks sections.

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -78,6 +78,23 @@ describe.sequential("a PostgreSQL that stops answering", () => {
       await proxy.close();
     }
   }, 300_000 + OUTAGE_SECONDS * 1000);
+
+  it("the embedded server also listens on a Unix socket in a directory only its user enters, which localUrl connects through", async () => {
+    const socketDir = join(home, "pg", "socket");
+    expect((await stat(socketDir)).mode & 0o777).toBe(0o700);
+    expect(database.localUrl).toBe(`${database.url}?host=${encodeURIComponent(socketDir)}`);
+    for (const [url, transport] of [[database.localUrl, "unix"], [database.url, "127.0.0.1/32"]] as const) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        // A session over a Unix socket has no client address.
+        const { rows } = await client.query<{ via: string }>("SELECT coalesce(client_addr::text, 'unix') AS via FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+        expect(rows[0]!.via).toBe(transport);
+      } finally {
+        await client.end();
+      }
+    }
+  });
 });
 
 async function runScenario(name: string, adminUrl: string, outage: Outage): Promise<void> {
