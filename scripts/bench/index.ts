@@ -138,6 +138,11 @@ async function benchHttp(adminUrl: string, home: string) {
       const serverMs = perEvent(after.server - before.server);
       const postgresMs = perEvent(after.postgres - before.postgres);
       console.log(`   CPU per append: server ${serverMs.toFixed(3)} ms + PostgreSQL ${postgresMs.toFixed(3)} ms = ${(serverMs + postgresMs).toFixed(3)} ms (utime+stime from /proc over the run)`);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const paths = [...metrics.matchAll(/^annal_append_batches_total\{path="(\w+)"\} (\S+)$/gm)].map(([, path, n]) => `${path} ${n}`);
+      const events = /^annal_commit_batch_events_sum (\S+)$/m.exec(metrics)?.[1];
+      const batches = /^annal_commit_batch_events_count (\S+)$/m.exec(metrics)?.[1];
+      console.log(`   batches since start: ${paths.join(", ")}; ${(Number(events) / Number(batches)).toFixed(1)} events per batch`);
     };
     // The append path alone: no projection or sealer following the log in the same process.
     const lean = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ANNAL_AUTH: "off", ANNAL_PROJECTIONS: "none", ANNAL_ARCHIVE: "off" }, runtime);
