@@ -42,7 +42,9 @@ async function createDatabase(adminUrl: string, name: string): Promise<string> {
 
 async function benchLedger(adminUrl: string, home: string) {
   const url = await createDatabase(adminUrl, "bench_annal_lib");
-  const annal = await openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent" }), pino({ level: "silent" }));
+  // ANNAL_SIGN_WORKERS reaches the library as it reaches the servers (they inherit the environment).
+  const signWorkers = process.env.ANNAL_SIGN_WORKERS === undefined ? {} : { ANNAL_SIGN_WORKERS: process.env.ANNAL_SIGN_WORKERS };
+  const annal = await openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ...signWorkers }), pino({ level: "silent" }));
   try {
     await runClosedLoop("warm-up", { concurrency: 64, totalOps: 2000, eventsPerOp: 1 }, (w) => annal.ledger.append({ streamId: `warm-${w}`, events: [{ type: "Warmed", data: {} }] }));
     report(
