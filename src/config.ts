@@ -54,6 +54,8 @@ export interface AnnalConfig {
   oidcRolesClaim: string;
   oidcAlgorithms: string[];
   oidcClockToleranceSeconds: number;
+  /** How long a verified access token is accepted again without verifying it (ANNAL_OIDC_TOKEN_CACHE_SECONDS; never past its exp). */
+  oidcTokenCacheSeconds: number;
   /** JSON RBAC policy; undefined uses the built-in writer/reader/auditor/admin policy. */
   rbacPolicyFile: string | undefined;
   /** URL clients use to reach this server; the embedded issuer lives under it. Default http://host:port. */
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     oidcAlgorithms: tokenAlgorithms(env.ANNAL_OIDC_ALGORITHMS),
     // Bounded: a generous tolerance turns an expired token back into a valid one.
     oidcClockToleranceSeconds: integer(env, "ANNAL_OIDC_CLOCK_TOLERANCE_SECONDS", 30, 0, 300),
+    oidcTokenCacheSeconds: integer(env, "ANNAL_OIDC_TOKEN_CACHE_SECONDS", 60, 0, 300),
     rbacPolicyFile: env.ANNAL_RBAC_POLICY_FILE || undefined,
     publicUrl: optionalUrl(env, "ANNAL_PUBLIC_URL")?.replace(/\/$/, ""),
     databaseAllowInsecure: env.ANNAL_DB_ALLOW_INSECURE === "1" || env.ANNAL_DB_ALLOW_INSECURE === "true",

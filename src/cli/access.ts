@@ -43,7 +43,13 @@ export async function openAccess(config: AnnalConfig, options: { publicUrl: stri
   if (issuer === undefined) throw new Error("unreachable: auth is on without an issuer");
   const verifier = createTokenVerifier(
     {},
-    { issuer, audience: config.oidcAudience, algorithms: config.oidcAlgorithms, clockToleranceSeconds: config.oidcClockToleranceSeconds },
+    {
+      issuer,
+      audience: config.oidcAudience,
+      algorithms: config.oidcAlgorithms,
+      clockToleranceSeconds: config.oidcClockToleranceSeconds,
+      verifiedCacheSeconds: config.oidcTokenCacheSeconds,
+    },
   );
   return { access: createOidcAccessControl({ verifier }, { policy, rolesClaim: config.oidcRolesClaim }), devProvider };
 }

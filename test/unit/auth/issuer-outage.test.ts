@@ -63,7 +63,8 @@ describe("identity provider outage", () => {
     const token = await clientCredentialsToken(base, idp.clients, "writer");
     const counter = countingFetch();
     const cacheMaxAgeMs = 1500;
-    const verifier = createTokenVerifier({ fetch: counter.fetch }, { issuer: idp.issuer, audience: idp.audience, jwksCacheMaxAgeMs: cacheMaxAgeMs, issuerRetryMs: 60_000 });
+    // Verified tokens not remembered: this is about the key set's own cache.
+    const verifier = createTokenVerifier({ fetch: counter.fetch }, { issuer: idp.issuer, audience: idp.audience, jwksCacheMaxAgeMs: cacheMaxAgeMs, issuerRetryMs: 60_000, verifiedCacheSeconds: 0 });
     await verifier.verify(token);
     const warm = counter.count(); // discovery + JWKS
 
@@ -97,6 +98,42 @@ describe("identity provider outage", () => {
     await listen();
     await new Promise((resolve) => setTimeout(resolve, 5));
     await expect(quick.verify(token)).resolves.toMatchObject({ subject: "annal-reader" });
+  });
+
+  it("answers a token it verified from memory, by its exact text, for at most verifiedCacheSeconds and never past its exp", async () => {
+    const token = await clientCredentialsToken(base, idp.clients, "writer");
+    const { exp } = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { exp: number };
+    let clock = Date.now();
+    const counter = countingFetch();
+    const options = { issuer: idp.issuer, audience: idp.audience, jwksCacheMaxAgeMs: 1, issuerRetryMs: 60_000, verifiedCacheSeconds: 60 };
+    const verifier = createTokenVerifier({ fetch: counter.fetch, now: () => new Date(clock) }, options);
+    await expect(verifier.verify(token)).resolves.toMatchObject({ subject: "annal-writer" });
+    const fetches = counter.count();
+
+    // The issuer gone and its keys stale: only a remembered token can still be accepted.
+    await stop();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      clock += 59_000;
+      expect(await codes(() => verifier.verify(token), 50)).toEqual(["accepted"]);
+      expect(counter.count()).toBe(fetches);
+      // Another text (the same token, its signature changed) is verified, not remembered.
+      await expect(verifier.verify(`${token.slice(0, -4)}AAAA`)).rejects.toMatchObject({ code: "ERR_UNAVAILABLE" });
+      // Past verifiedCacheSeconds the token is verified again: here that needs the issuer.
+      clock += 2000;
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: "ERR_UNAVAILABLE" });
+    } finally {
+      await listen();
+    }
+
+    // Remembered for a day, still not past exp (plus the clock tolerance, as when verified).
+    let late = Date.now();
+    const daylong = createTokenVerifier({ now: () => new Date(late) }, { issuer: idp.issuer, audience: idp.audience, verifiedCacheSeconds: 86_400 });
+    await daylong.verify(token);
+    late = exp * 1000 - 1000;
+    await expect(daylong.verify(token)).resolves.toMatchObject({ subject: "annal-writer" });
+    late = exp * 1000 + 31_000;
+    await expect(daylong.verify(token)).rejects.toMatchObject({ code: "ERR_UNAUTHENTICATED" });
   });
 
   it("still refuses a forged token with 401 while the issuer is up", async () => {
