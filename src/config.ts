@@ -37,9 +37,10 @@ export interface AnnalConfig {
   /** Append batch statements in flight at once (ANNAL_MAX_BATCHES_IN_FLIGHT). */
   maxBatchesInFlight: number;
   /**
-   * Worker threads that sign append batches (ANNAL_SIGN_WORKERS). Default 0: the main thread
-   * signs, which costs less CPU per append than a worker's message round trip on 2 cores
-   * (docs/benchmarks.md, issue 12). PKCS#11 keys always use at least one.
+   * Worker threads that help sign large append batches (ANNAL_SIGN_WORKERS, default 1): a
+   * batch of 128 events or more is shared between them and the main thread; smaller ones
+   * are signed on the main thread, where a worker's message round trip would cost more CPU
+   * than it moves (docs/benchmarks.md, issue 12). PKCS#11 keys always use at least one.
    */
   signWorkers: number;
   /** Witnesses asked to cosign checkpoints (ANNAL_WITNESSES). */
@@ -176,7 +177,7 @@ export function loadConfig(env: Env = process.env): AnnalConfig {
     maxBatchEvents: integer(env, "ANNAL_MAX_BATCH_EVENTS", 5000, 1, 100_000),
     maxQueuedEvents: integer(env, "ANNAL_MAX_QUEUED_EVENTS", 100_000, 1, 10_000_000),
     maxBodyBytes: integer(env, "ANNAL_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
-    signWorkers: integer(env, "ANNAL_SIGN_WORKERS", 0, 0, 16),
+    signWorkers: integer(env, "ANNAL_SIGN_WORKERS", 1, 0, 16),
     maxBatchesInFlight: integer(env, "ANNAL_MAX_BATCHES_IN_FLIGHT", 2, 1, 16),
     commitMode: commitMode(env.ANNAL_COMMIT_MODE),
     witnesses: parseWitnessesConfig(env.ANNAL_WITNESSES),

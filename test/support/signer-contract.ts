@@ -59,9 +59,10 @@ export function describeSignerContract(name: string, setup: () => Promise<Signer
     });
 
     it("signs a batch in order: each signature verifies for its own message only", async () => {
-      // What the ledger sends: event hashes (32 bytes) then a checkpoint body.
-      const messages = Array.from({ length: 40 }, (_, i) => new Uint8Array(32).fill(i + 1));
-      messages.push(new TextEncoder().encode("annal.test/contract\n41\nAAAA\n"));
+      // What the ledger sends: event hashes (32 bytes) then a checkpoint body; more than the
+      // 128 from which a file key shares the batch between its workers and the caller's thread.
+      const messages = Array.from({ length: 300 }, (_, i) => new Uint8Array(32).fill(i % 256).map((b, j) => (j === 0 ? i >> 8 : b)));
+      messages.push(new TextEncoder().encode("annal.test/contract\n301\nAAAA\n"));
       const signatures = await signer.signMany(messages);
       expect(signatures).toHaveLength(messages.length);
       const key = publicKeyObject(signer.publicKey);
