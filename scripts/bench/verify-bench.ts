@@ -7,8 +7,10 @@
 //          cover the hashes through the Merkle roots;
 //   proof: GET /proofs/inclusion latency for random positions against the latest checkpoint.
 import { availableParallelism } from "node:os";
+import pg from "pg";
 import { createDatabaseSource } from "../../src/cli/event-sources.js";
 import { verifyLog } from "../../src/cli/verify.js";
+import { parentPid, postgresCpuSeconds } from "./proc-cpu.js";
 import { percentile } from "./stats.js";
 
 export interface VerificationBenchOptions {
@@ -22,24 +24,41 @@ export interface VerificationBenchOptions {
   workers?: number;
   /** Inclusion proofs to request; default 2000. */
   proofRequests?: number;
+  /** Full and fast runs, in turn; the figures reported are the best of each (default 1). */
+  rounds?: number;
+  /** Which runs: "full", "fast" or both (default). */
+  modes?: ReadonlyArray<"full" | "fast">;
   log?: (line: string) => void;
 }
 
 export interface VerificationBenchResult {
   events: number;
   workers: number;
-  full: { seconds: number; eventsPerSecond: number };
-  fast: { seconds: number; eventsPerSecond: number };
+  full?: VerifyRun;
+  fast?: VerifyRun;
   proof?: { requests: number; p50Ms: number; p99Ms: number };
+}
+
+export interface VerifyRun {
+  seconds: number;
+  eventsPerSecond: number;
+  /** CPU seconds of this process (main thread and workers) and of the PostgreSQL server during the run. */
+  clientCpu: number;
+  postgresCpu: number;
 }
 
 export async function benchVerification(opts: VerificationBenchOptions): Promise<VerificationBenchResult> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const workers = opts.workers ?? availableParallelism();
+  const modes = opts.modes ?? ["full", "fast"];
   let events = 0;
+  const postmaster = await postmasterOf(opts.databaseUrl);
+  const postgres = () => (postmaster === undefined ? NaN : postgresCpuSeconds(postmaster));
   // The product's own verifier, end to end: reading the log from PostgreSQL included.
-  const run = async (full: boolean) => {
+  const run = async (full: boolean): Promise<VerifyRun> => {
     const source = createDatabaseSource(opts.databaseUrl);
+    const cpu0 = process.cpuUsage();
+    const pg0 = postgres();
     const started = performance.now();
     try {
       const report = await verifyLog(source, { fast: !full, progress: false, pageSize: 5000, workers });
@@ -49,19 +68,44 @@ export async function benchVerification(opts: VerificationBenchOptions): Promise
       await source.close();
     }
     const seconds = (performance.now() - started) / 1000;
-    return { seconds, eventsPerSecond: events / seconds };
+    const cpu = process.cpuUsage(cpu0);
+    return { seconds, eventsPerSecond: events / seconds, clientCpu: (cpu.user + cpu.system) / 1e6, postgresCpu: postgres() - pg0 };
   };
-  const full = await run(true);
-  log(`verify-bench: full ${Math.round(full.eventsPerSecond)} events/s (${events} events in ${full.seconds.toFixed(2)} s, ${workers} signature workers)`);
-  const fast = await run(false);
-  log(`verify-bench: fast ${Math.round(fast.eventsPerSecond)} events/s (${events} events in ${fast.seconds.toFixed(2)} s)`);
+  const line = (name: string, r: VerifyRun) =>
+    `verify-bench: ${name} ${Math.round(r.eventsPerSecond)} events/s (${events} events in ${r.seconds.toFixed(2)} s, ${workers} workers; CPU ${r.clientCpu.toFixed(2)} s verifier + ${r.postgresCpu.toFixed(2)} s PostgreSQL)`;
+  let full: VerifyRun | undefined;
+  let fast: VerifyRun | undefined;
+  for (let round = 0; round < Math.max(1, opts.rounds ?? 1); round++) {
+    if (modes.includes("full")) {
+      const r = await run(true);
+      log(line("full", r));
+      if (!full || r.eventsPerSecond > full.eventsPerSecond) full = r;
+    }
+    if (modes.includes("fast")) {
+      const r = await run(false);
+      log(line("fast", r));
+      if (!fast || r.eventsPerSecond > fast.eventsPerSecond) fast = r;
+    }
+  }
 
   let proof: VerificationBenchResult["proof"];
   if (opts.url && events > 0) {
     proof = await benchInclusionProofs({ url: opts.url, events, requests: opts.proofRequests ?? 2000, ...(opts.headers ? { headers: opts.headers } : {}) });
     log(`verify-bench: inclusion proof p50 ${proof.p50Ms.toFixed(2)} ms, p99 ${proof.p99Ms.toFixed(2)} ms (${proof.requests} sequential requests, ${events} events)`);
   }
-  return { events, workers, full, fast, ...(proof ? { proof } : {}) };
+  return { events, workers, ...(full ? { full } : {}), ...(fast ? { fast } : {}), ...(proof ? { proof } : {}) };
+}
+
+/** The postmaster's pid, for PostgreSQL's CPU time (undefined when the server is not on this machine's /proc). */
+async function postmasterOf(url: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    return parentPid(rows[0]!.pid);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
