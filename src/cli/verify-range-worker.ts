@@ -7,7 +7,7 @@ import { nodeSha256 } from "../ledger/batch-store.js";
 import { copyBinaryRows } from "../store/postgres/copy-out.js";
 import { createEventSignatureCheck } from "./event-signature.js";
 import { createNodeVerifier } from "./node-verifier.js";
-import { createRangeChecker, rangeQuery, type RangeJob, type RangeResult } from "./verify-range.js";
+import { createRangeChecker, createWasmSha256, rangeQuery, type RangeJob, type RangeResult } from "./verify-range.js";
 
 export interface RangeWorkerData {
   databaseUrl: string;
@@ -20,11 +20,12 @@ const port = parentPort!;
 const client = new pg.Client({ connectionString: data.databaseUrl, application_name: "annal-verify" });
 const connected = client.connect();
 const checkSignature = data.keys ? createEventSignatureCheck(new Map(data.keys), createNodeVerifier()) : undefined;
-let queue: Promise<unknown> = connected;
+const merkleHash = createWasmSha256();
+let queue: Promise<unknown> = Promise.all([connected, merkleHash]);
 
 async function run(job: RangeJob): Promise<RangeResult> {
   await connected;
-  const checker = createRangeChecker(job, { hash: nodeSha256, ...(checkSignature ? { checkSignature } : {}) });
+  const checker = createRangeChecker(job, { hash: nodeSha256, merkleHash: await merkleHash, ...(checkSignature ? { checkSignature } : {}) });
   await copyBinaryRows(client, rangeQuery(job.from, job.to, checkSignature !== undefined), checker.columns, (row) => checker.push(row));
   let nextSeen: number | undefined;
   if (!checker.failed && checker.expected <= job.to) {

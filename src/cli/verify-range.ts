@@ -1,7 +1,8 @@
-import { createMerkleAccumulator, DOMAIN_DATA, DOMAIN_EVENT, eventHeaderJson, merkleHashers, utf8, type Sha256 } from "../core/index.js";
+import { createMerkleAccumulator, DOMAIN_DATA, DOMAIN_EVENT, eventHeaderJson, merkleHashers, sha256, utf8, type Sha256 } from "../core/index.js";
+import { createSHA256 } from "hash-wasm";
 import type { BinaryRow } from "../store/postgres/copy-out.js";
 import type { SignedEvent } from "./event-signature.js";
-import { writeHeaderBytes } from "./header-bytes.js";
+import { writeHeaderBytes, type HeaderFields } from "./header-bytes.js";
 
 /**
  * One aligned range of positions `from..to` for a range worker. `checkpointSizes` are the
@@ -50,6 +51,8 @@ const DATA_HASH = 7, PREV_HASH = 8, STREAM_PREV_HASH = 9, HASH = 10, KEY_ID = 11
 
 export interface RangeCheckerOptions {
   hash: Sha256;
+  /** SHA-256 for Merkle leaves and nodes (33 and 65 bytes), where a call's cost is more than the bytes'; default `hash`. */
+  merkleHash?: Sha256;
   /** The signature check of one event, or undefined for --fast (no event signatures). */
   checkSignature?: (event: SignedEvent, position: number) => string | undefined;
 }
@@ -64,20 +67,35 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
   const hash = scratchHash(options.hash);
   let scratch = Buffer.allocUnsafe(16384);
   DOMAIN_EVENT.forEach((byte, i) => (scratch[i] = byte));
-  const leafOf = merkleHashers(hash).leaf;
-  const tree = createMerkleAccumulator(undefined, undefined, hash);
+  const merkleHash = options.merkleHash ? scratchHash(options.merkleHash) : hash;
+  const leafOf = merkleHashers(merkleHash).leaf;
+  const tree = createMerkleAccumulator(undefined, undefined, merkleHash);
   const checkpointAt = new Set(job.checkpointSizes);
   const streams = new Map<string, { version: number; hash: Uint8Array }>();
   const result: RangeResult = { id: job.id, from: job.from, verified: 0, streamEntries: [], streamExits: [], checkpoints: [], frontier: [] };
   let expected = job.from;
   let prevHash: Uint8Array | undefined;
   let done = false;
+  // One header description, refilled for every row (no objects per event).
+  const fields: HeaderFields & Record<"streamId" | "eventId" | "type" | "recordedAt" | "keyId" | "metadata", [number, number]> = {
+    buffer: Buffer.alloc(0),
+    position: 0,
+    streamVersion: 0,
+    streamId: [0, 0],
+    eventId: [0, 0],
+    type: [0, 0],
+    recordedAt: [0, 0],
+    keyId: [0, 0],
+    metadata: [0, 0],
+    dataHash: 0,
+    prevHash: 0,
+    streamPrevHash: 0,
+  };
 
   const fail = (position: number, reason: string, signature = false) => {
     result.failure = { position, reason, signature };
     done = true;
   };
-  const copy = (b: Uint8Array) => new Uint8Array(b); // detached from the COPY buffer (and from Node's buffer pool)
 
   function push(row: BinaryRow): void {
     if (done) return;
@@ -87,45 +105,45 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
       if (position < expected) return fail(expected, `position ${position} repeated or out of order`);
       return fail(expected, `position ${expected} is missing (next seen: ${position})`);
     }
-    const stored = b.subarray(s[HASH], s[HASH]! + n[HASH]!);
-    if (stored.length !== 32) return fail(position, "hash is not 32 bytes of base64");
-    const dataHash = b.subarray(s[DATA_HASH], s[DATA_HASH]! + n[DATA_HASH]!);
+    if (n[HASH] !== 32) return fail(position, "hash is not 32 bytes of base64");
     if (n[DATA]! >= 0) {
       if (n[SALT]! < 0) return fail(position, "data salt missing or malformed");
       const computedData = hash(DOMAIN_DATA, b.subarray(s[SALT], s[SALT]! + n[SALT]!), b.subarray(s[DATA], s[DATA]! + n[DATA]!));
-      if (!bytesEqual(computedData, dataHash)) return fail(position, "data does not match dataHash");
+      if (!equalAt(b, s[DATA_HASH]!, n[DATA_HASH]!, computedData)) return fail(position, "data does not match dataHash");
     }
     const streamId = b.toString("utf8", s[STREAM_ID], s[STREAM_ID]! + n[STREAM_ID]!);
     const streamVersion = int8(b, s[STREAM_VERSION]!);
-    const prev = b.subarray(s[PREV_HASH], s[PREV_HASH]! + n[PREV_HASH]!);
-    const streamPrev = b.subarray(s[STREAM_PREV_HASH], s[STREAM_PREV_HASH]! + n[STREAM_PREV_HASH]!);
     let computed: Uint8Array;
     try {
       computed = eventHash(row, position, streamVersion);
     } catch (error) {
       return fail(position, `header cannot be canonicalised: ${(error as Error).message}`);
     }
-    if (!bytesEqual(computed, stored)) return fail(position, "event hash does not match its header");
-    if (prevHash === undefined) result.firstPrevHash = copy(prev);
-    else if (!bytesEqual(prev, prevHash)) return fail(position, "prevHash does not link to the previous event");
+    if (!equalAt(b, s[HASH]!, 32, computed)) return fail(position, "event hash does not match its header");
+    if (prevHash === undefined) result.firstPrevHash = copyOf(b, s[PREV_HASH]!, n[PREV_HASH]!);
+    else if (!equalAt(b, s[PREV_HASH]!, n[PREV_HASH]!, prevHash)) return fail(position, "prevHash does not link to the previous event");
     const stream = streams.get(streamId);
     if (stream === undefined) {
-      result.streamEntries.push([streamId, streamVersion, copy(streamPrev), position]);
+      result.streamEntries.push([streamId, streamVersion, copyOf(b, s[STREAM_PREV_HASH]!, n[STREAM_PREV_HASH]!), position]);
     } else {
       if (streamVersion !== stream.version + 1) return fail(position, `stream ${streamId} version ${streamVersion}, expected ${stream.version + 1}`);
-      if (!bytesEqual(streamPrev, stream.hash)) return fail(position, `streamPrevHash does not link to the previous event of stream ${streamId}`);
+      if (!equalAt(b, s[STREAM_PREV_HASH]!, n[STREAM_PREV_HASH]!, stream.hash)) return fail(position, `streamPrevHash does not link to the previous event of stream ${streamId}`);
     }
     if (options.checkSignature) {
       const signature = n[SIGNATURE]! < 0 ? new Uint8Array(0) : b.subarray(s[SIGNATURE], s[SIGNATURE]! + n[SIGNATURE]!);
       const reason = options.checkSignature({ keyId: b.toString("utf8", s[KEY_ID], s[KEY_ID]! + n[KEY_ID]!), hash: computed, signature }, position);
       if (reason !== undefined) return fail(position, reason, true);
     }
-    const own = copy(computed);
-    streams.set(streamId, { version: streamVersion, hash: own });
-    prevHash = own;
-    tree.append(leafOf(own));
+    // `computed` is a hash of its own (not a view of the COPY buffer): kept as it is.
+    if (stream === undefined) streams.set(streamId, { version: streamVersion, hash: computed });
+    else {
+      stream.version = streamVersion;
+      stream.hash = computed;
+    }
+    prevHash = computed;
+    tree.append(leafOf(computed));
     result.verified++;
-    if (checkpointAt.has(position)) result.checkpoints.push({ size: position, frontier: tree.frontier().hashes.map(copy), chainHead: own });
+    if (checkpointAt.has(position)) result.checkpoints.push({ size: position, frontier: tree.frontier().hashes.map(detached), chainHead: detached(computed) });
     expected++;
     if (expected > job.to) done = true;
   }
@@ -133,46 +151,29 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
   /** The event hash of a row: its header bytes written straight from the stored ones, or the general path when a field needs escaping. */
   function eventHash(row: BinaryRow, position: number, streamVersion: number): Uint8Array {
     const { buffer: b, starts: s, lengths: n } = row;
-    const range = (i: number) => [s[i]!, s[i]! + n[i]!] as const;
     const need = DOMAIN_EVENT.length + 400 + n[METADATA]! + n[STREAM_ID]! + n[EVENT_ID]! + n[TYPE]! + n[RECORDED_AT]! + n[KEY_ID]!;
-    if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2);
-    const end =
-      Number.isSafeInteger(position) && Number.isSafeInteger(streamVersion)
-        ? writeHeaderBytes(scratch, DOMAIN_EVENT.length, {
-            buffer: b,
-            position,
-            streamVersion,
-            streamId: range(STREAM_ID),
-            eventId: range(EVENT_ID),
-            type: range(TYPE),
-            recordedAt: range(RECORDED_AT),
-            keyId: range(KEY_ID),
-            metadata: range(METADATA),
-            dataHash: s[DATA_HASH]!,
-            prevHash: s[PREV_HASH]!,
-            streamPrevHash: s[STREAM_PREV_HASH]!,
-          })
-        : -1;
-    if (end >= 0) return hash(scratch.subarray(0, end));
-    const text = (i: number) => b.toString("utf8", s[i], s[i]! + n[i]!);
-    const b64 = (i: number) => b.toString("base64", s[i], s[i]! + n[i]!);
-    const header = eventHeaderJson(
-      {
-        position,
-        streamId: text(STREAM_ID),
-        streamVersion,
-        eventId: text(EVENT_ID),
-        type: text(TYPE),
-        recordedAt: text(RECORDED_AT),
-        metadata: {},
-        dataHash: b64(DATA_HASH),
-        prevHash: b64(PREV_HASH),
-        streamPrevHash: b64(STREAM_PREV_HASH),
-        keyId: text(KEY_ID),
-      },
-      text(METADATA),
-    );
-    return hash(DOMAIN_EVENT, utf8(header));
+    if (scratch.length < need) {
+      scratch = Buffer.allocUnsafe(need * 2);
+      DOMAIN_EVENT.forEach((byte, i) => (scratch[i] = byte));
+    }
+    let end = -1;
+    if (Number.isSafeInteger(position) && Number.isSafeInteger(streamVersion) && n[DATA_HASH] === 32 && n[PREV_HASH] === 32 && n[STREAM_PREV_HASH] === 32) {
+      fields.buffer = b;
+      fields.position = position;
+      fields.streamVersion = streamVersion;
+      span(fields.streamId, s, n, STREAM_ID);
+      span(fields.eventId, s, n, EVENT_ID);
+      span(fields.type, s, n, TYPE);
+      span(fields.recordedAt, s, n, RECORDED_AT);
+      span(fields.keyId, s, n, KEY_ID);
+      span(fields.metadata, s, n, METADATA);
+      fields.dataHash = s[DATA_HASH]!;
+      fields.prevHash = s[PREV_HASH]!;
+      fields.streamPrevHash = s[STREAM_PREV_HASH]!;
+      end = writeHeaderBytes(scratch, DOMAIN_EVENT.length, fields);
+    }
+    if (end >= 0) return options.hash(scratch.subarray(0, end));
+    return generalEventHash(row, position, streamVersion);
   }
 
   return {
@@ -192,12 +193,58 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
         if (nextSeen !== undefined && nextSeen <= job.total) fail(expected, `position ${expected} is missing (next seen: ${nextSeen})`);
         else result.ended = true;
       }
-      if (prevHash) result.lastHash = prevHash;
-      for (const [id, s] of streams) result.streamExits.push([id, s.version, s.hash]);
-      result.frontier = tree.frontier().hashes.map(copy);
+      if (prevHash) result.lastHash = detached(prevHash);
+      for (const [id, s] of streams) result.streamExits.push([id, s.version, detached(s.hash)]);
+      result.frontier = tree.frontier().hashes.map(detached);
       return result;
     },
   };
+}
+
+/** The event hash through core eventHeaderJson (a field JSON escapes, or a column of an unexpected size). */
+function generalEventHash(row: BinaryRow, position: number, streamVersion: number): Uint8Array {
+  const { buffer: b, starts: s, lengths: n } = row;
+  const text = (i: number) => b.toString("utf8", s[i], s[i]! + n[i]!);
+  const b64 = (i: number) => b.toString("base64", s[i], s[i]! + n[i]!);
+  const header = eventHeaderJson(
+    {
+      position,
+      streamId: text(STREAM_ID),
+      streamVersion,
+      eventId: text(EVENT_ID),
+      type: text(TYPE),
+      recordedAt: text(RECORDED_AT),
+      metadata: {},
+      dataHash: b64(DATA_HASH),
+      prevHash: b64(PREV_HASH),
+      streamPrevHash: b64(STREAM_PREV_HASH),
+      keyId: text(KEY_ID),
+    },
+    text(METADATA),
+  );
+  return sha256(DOMAIN_EVENT, utf8(header));
+}
+
+function span(to: [number, number], s: Int32Array, n: Int32Array, i: number): void {
+  to[0] = s[i]!;
+  to[1] = s[i]! + n[i]!;
+}
+
+/** Whether the `length` stored bytes at b[at..] are `h` (a NULL column, length -1, never is). */
+function equalAt(b: Buffer, at: number, length: number, h: Uint8Array): boolean {
+  if (length !== h.length) return false;
+  for (let i = 0; i < length; i++) if (b[at + i] !== h[i]) return false;
+  return true;
+}
+
+/** The stored bytes at b[at..] in an array of their own (not a view of the COPY buffer); empty for NULL. */
+function copyOf(b: Buffer, at: number, length: number): Uint8Array {
+  return length < 0 ? new Uint8Array(0) : new Uint8Array(b.subarray(at, at + length));
+}
+
+/** A copy in an ArrayBuffer of its own, so that posting it to the main thread copies 32 bytes, not a pool. */
+function detached(h: Uint8Array): Uint8Array {
+  return new Uint8Array(h);
 }
 
 /** The COPY query of a range (integers only: COPY takes no parameters). */
@@ -209,6 +256,20 @@ export function rangeQuery(from: number, to: number, signatures: boolean): strin
 
 function int8(b: Buffer, at: number): number {
   return b.readInt32BE(at) * 4294967296 + b.readUInt32BE(at + 4);
+}
+
+/**
+ * SHA-256 of one array in WebAssembly (hash-wasm), for inputs of a block or two: node:crypto
+ * spends about 1.1 µs a call whatever the size, this about 0.6 µs on 33 bytes and 0.85 µs
+ * on 65 (measured in the issue 12 verification notes, docs/benchmarks.md).
+ */
+export async function createWasmSha256(): Promise<Sha256> {
+  const hasher = await createSHA256();
+  return (...parts) => {
+    hasher.init();
+    for (const part of parts) hasher.update(part);
+    return hasher.digest("binary");
+  };
 }
 
 /** `base` over the concatenation of the parts, copied into one reused buffer (no allocation per hash). */
@@ -224,8 +285,4 @@ function scratchHash(base: Sha256): Sha256 {
     }
     return base(scratch.subarray(0, n));
   };
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
