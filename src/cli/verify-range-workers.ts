@@ -23,12 +23,17 @@ const ENTRY = new URL("./verify-range-worker.ts", import.meta.url);
 
 interface EsbuildApi {
   build(options: Record<string, unknown>): Promise<{ outputFiles: Array<{ text: string }> }>;
+  stop?(): void | Promise<void>;
 }
 
 let bundled: Promise<string | undefined> | undefined;
 
-/** The worker as one script (Node), or undefined: then it is started through tsx or Bun. */
-function workerScript(): Promise<string | undefined> {
+/**
+ * The worker as one script (Node), or undefined: then it is started through tsx or Bun.
+ * Built once per process; calling it early (before the log's size and checkpoints are
+ * read) overlaps the build with those queries.
+ */
+export function workerScript(): Promise<string | undefined> {
   if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") return Promise.resolve(undefined);
   bundled ??= (async () => {
     try {
@@ -45,6 +50,8 @@ function workerScript(): Promise<string | undefined> {
         write: false,
         logLevel: "silent",
       });
+      // esbuild's service process is not needed again in this process.
+      await esbuild.stop?.();
       return result.outputFiles[0]!.text;
     } catch {
       return undefined;

@@ -1,4 +1,5 @@
-import { createMerkleAccumulator, DOMAIN_DATA, DOMAIN_EVENT, eventHeaderJson, merkleHashers, sha256, utf8, type Sha256 } from "../core/index.js";
+import { createMerkleAccumulator, DOMAIN_DATA, DOMAIN_EVENT, eventHeaderJson, sha256, utf8, type Sha256 } from "../core/index.js";
+import * as crypto from "node:crypto";
 import { createSHA256 } from "hash-wasm";
 import type { BinaryRow } from "../store/postgres/copy-out.js";
 import type { SignedEvent } from "./event-signature.js";
@@ -50,9 +51,10 @@ const POSITION = 0, STREAM_ID = 1, STREAM_VERSION = 2, EVENT_ID = 3, TYPE = 4, R
 const DATA_HASH = 7, PREV_HASH = 8, STREAM_PREV_HASH = 9, HASH = 10, KEY_ID = 11, DATA = 12, SALT = 13, SIGNATURE = 14;
 
 export interface RangeCheckerOptions {
-  hash: Sha256;
-  /** SHA-256 for Merkle leaves and nodes (33 and 65 bytes), where a call's cost is more than the bytes'; default `hash`. */
-  merkleHash?: Sha256;
+  /** SHA-256 of one array as 32 latin1 characters (one per byte): the data and event hashes, which are compared, not kept as bytes. */
+  hashText: (data: Uint8Array) => string;
+  /** SHA-256 for Merkle leaves and nodes (33 and 65 bytes). */
+  merkleHash: Sha256;
   /** The signature check of one event, or undefined for --fast (no event signatures). */
   checkSignature?: (event: SignedEvent, position: number) => string | undefined;
 }
@@ -62,19 +64,25 @@ export interface RangeCheckerOptions {
  * the links that point before the range (the first event's prevHash, each stream's first
  * version and streamPrevHash): those are returned for the join. Hashes the stored bytes
  * as they are: the data's stored canonical text and the metadata's, never re-serialised.
+ *
+ * Event hashes are held as 32-character latin1 strings while the range is checked: a
+ * digest as a string costs node:crypto about half of what a new Buffer does, and this
+ * runs several times per event.
  */
 export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) {
-  const hash = scratchHash(options.hash);
+  const { hashText } = options;
+  const merkleHash = scratchHash(options.merkleHash);
   let scratch = Buffer.allocUnsafe(16384);
   DOMAIN_EVENT.forEach((byte, i) => (scratch[i] = byte));
-  const merkleHash = options.merkleHash ? scratchHash(options.merkleHash) : hash;
-  const leafOf = merkleHashers(merkleHash).leaf;
+  const dataScratch = Buffer.allocUnsafe(8192);
+  DOMAIN_DATA.forEach((byte, i) => (dataScratch[i] = byte));
+  const leafInput = new Uint8Array(33); // 0x00 || event hash
   const tree = createMerkleAccumulator(undefined, undefined, merkleHash);
   const checkpointAt = new Set(job.checkpointSizes);
-  const streams = new Map<string, { version: number; hash: Uint8Array }>();
+  const streams = new Map<string, { version: number; hash: string }>();
   const result: RangeResult = { id: job.id, from: job.from, verified: 0, streamEntries: [], streamExits: [], checkpoints: [], frontier: [] };
   let expected = job.from;
-  let prevHash: Uint8Array | undefined;
+  let prevHash: string | undefined;
   let done = false;
   // One header description, refilled for every row (no objects per event).
   const fields: HeaderFields & Record<"streamId" | "eventId" | "type" | "recordedAt" | "keyId" | "metadata", [number, number]> = {
@@ -108,48 +116,56 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
     if (n[HASH] !== 32) return fail(position, "hash is not 32 bytes of base64");
     if (n[DATA]! >= 0) {
       if (n[SALT]! < 0) return fail(position, "data salt missing or malformed");
-      const computedData = hash(DOMAIN_DATA, b.subarray(s[SALT], s[SALT]! + n[SALT]!), b.subarray(s[DATA], s[DATA]! + n[DATA]!));
-      if (!equalAt(b, s[DATA_HASH]!, n[DATA_HASH]!, computedData)) return fail(position, "data does not match dataHash");
+      if (!equalText(b, s[DATA_HASH]!, n[DATA_HASH]!, dataHash(b, s[SALT]!, n[SALT]!, s[DATA]!, n[DATA]!))) return fail(position, "data does not match dataHash");
     }
     const streamId = b.toString("utf8", s[STREAM_ID], s[STREAM_ID]! + n[STREAM_ID]!);
     const streamVersion = int8(b, s[STREAM_VERSION]!);
-    let computed: Uint8Array;
+    let computed: string;
     try {
       computed = eventHash(row, position, streamVersion);
     } catch (error) {
       return fail(position, `header cannot be canonicalised: ${(error as Error).message}`);
     }
-    if (!equalAt(b, s[HASH]!, 32, computed)) return fail(position, "event hash does not match its header");
+    if (!equalText(b, s[HASH]!, 32, computed)) return fail(position, "event hash does not match its header");
     if (prevHash === undefined) result.firstPrevHash = copyOf(b, s[PREV_HASH]!, n[PREV_HASH]!);
-    else if (!equalAt(b, s[PREV_HASH]!, n[PREV_HASH]!, prevHash)) return fail(position, "prevHash does not link to the previous event");
+    else if (!equalText(b, s[PREV_HASH]!, n[PREV_HASH]!, prevHash)) return fail(position, "prevHash does not link to the previous event");
     const stream = streams.get(streamId);
     if (stream === undefined) {
       result.streamEntries.push([streamId, streamVersion, copyOf(b, s[STREAM_PREV_HASH]!, n[STREAM_PREV_HASH]!), position]);
     } else {
       if (streamVersion !== stream.version + 1) return fail(position, `stream ${streamId} version ${streamVersion}, expected ${stream.version + 1}`);
-      if (!equalAt(b, s[STREAM_PREV_HASH]!, n[STREAM_PREV_HASH]!, stream.hash)) return fail(position, `streamPrevHash does not link to the previous event of stream ${streamId}`);
+      if (!equalText(b, s[STREAM_PREV_HASH]!, n[STREAM_PREV_HASH]!, stream.hash)) return fail(position, `streamPrevHash does not link to the previous event of stream ${streamId}`);
     }
     if (options.checkSignature) {
       const signature = n[SIGNATURE]! < 0 ? new Uint8Array(0) : b.subarray(s[SIGNATURE], s[SIGNATURE]! + n[SIGNATURE]!);
-      const reason = options.checkSignature({ keyId: b.toString("utf8", s[KEY_ID], s[KEY_ID]! + n[KEY_ID]!), hash: computed, signature }, position);
+      const reason = options.checkSignature({ keyId: b.toString("utf8", s[KEY_ID], s[KEY_ID]! + n[KEY_ID]!), hash: bytesOf(computed), signature }, position);
       if (reason !== undefined) return fail(position, reason, true);
     }
-    // `computed` is a hash of its own (not a view of the COPY buffer): kept as it is.
     if (stream === undefined) streams.set(streamId, { version: streamVersion, hash: computed });
     else {
       stream.version = streamVersion;
       stream.hash = computed;
     }
     prevHash = computed;
-    tree.append(leafOf(computed));
+    for (let i = 0; i < 32; i++) leafInput[1 + i] = computed.charCodeAt(i);
+    tree.append(options.merkleHash(leafInput));
     result.verified++;
-    if (checkpointAt.has(position)) result.checkpoints.push({ size: position, frontier: tree.frontier().hashes.map(detached), chainHead: detached(computed) });
+    if (checkpointAt.has(position)) result.checkpoints.push({ size: position, frontier: tree.frontier().hashes.map(detached), chainHead: bytesOf(computed) });
     expected++;
     if (expected > job.to) done = true;
   }
 
+  /** SHA-256(DOMAIN_DATA || salt || data) over the stored bytes, as text. */
+  function dataHash(b: Buffer, salt: number, saltLength: number, data: number, dataLength: number): string {
+    const at = DOMAIN_DATA.length;
+    if (at + saltLength + dataLength > dataScratch.length) return hashText(Buffer.concat([DOMAIN_DATA, b.subarray(salt, salt + saltLength), b.subarray(data, data + dataLength)]));
+    b.copy(dataScratch, at, salt, salt + saltLength);
+    b.copy(dataScratch, at + saltLength, data, data + dataLength);
+    return hashText(dataScratch.subarray(0, at + saltLength + dataLength));
+  }
+
   /** The event hash of a row: its header bytes written straight from the stored ones, or the general path when a field needs escaping. */
-  function eventHash(row: BinaryRow, position: number, streamVersion: number): Uint8Array {
+  function eventHash(row: BinaryRow, position: number, streamVersion: number): string {
     const { buffer: b, starts: s, lengths: n } = row;
     const need = DOMAIN_EVENT.length + 400 + n[METADATA]! + n[STREAM_ID]! + n[EVENT_ID]! + n[TYPE]! + n[RECORDED_AT]! + n[KEY_ID]!;
     if (scratch.length < need) {
@@ -172,8 +188,8 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
       fields.streamPrevHash = s[STREAM_PREV_HASH]!;
       end = writeHeaderBytes(scratch, DOMAIN_EVENT.length, fields);
     }
-    if (end >= 0) return options.hash(scratch.subarray(0, end));
-    return generalEventHash(row, position, streamVersion);
+    if (end >= 0) return hashText(scratch.subarray(0, end));
+    return Buffer.from(generalEventHash(row, position, streamVersion)).toString("latin1");
   }
 
   return {
@@ -193,8 +209,8 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
         if (nextSeen !== undefined && nextSeen <= job.total) fail(expected, `position ${expected} is missing (next seen: ${nextSeen})`);
         else result.ended = true;
       }
-      if (prevHash) result.lastHash = detached(prevHash);
-      for (const [id, s] of streams) result.streamExits.push([id, s.version, detached(s.hash)]);
+      if (prevHash !== undefined) result.lastHash = bytesOf(prevHash);
+      for (const [id, s] of streams) result.streamExits.push([id, s.version, bytesOf(s.hash)]);
       result.frontier = tree.frontier().hashes.map(detached);
       return result;
     },
@@ -230,11 +246,26 @@ function span(to: [number, number], s: Int32Array, n: Int32Array, i: number): vo
   to[1] = s[i]! + n[i]!;
 }
 
-/** Whether the `length` stored bytes at b[at..] are `h` (a NULL column, length -1, never is). */
-function equalAt(b: Buffer, at: number, length: number, h: Uint8Array): boolean {
+/** Whether the `length` stored bytes at b[at..] are the hash `h` held as latin1 text (a NULL column, length -1, never is). */
+function equalText(b: Buffer, at: number, length: number, h: string): boolean {
   if (length !== h.length) return false;
-  for (let i = 0; i < length; i++) if (b[at + i] !== h[i]) return false;
+  for (let i = 0; i < length; i++) if (b[at + i] !== h.charCodeAt(i)) return false;
   return true;
+}
+
+/** A hash held as latin1 text, as bytes in an ArrayBuffer of their own. */
+function bytesOf(h: string): Uint8Array {
+  const out = new Uint8Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = h.charCodeAt(i);
+  return out;
+}
+
+// "binary" is node:crypto's name for latin1: one character per byte.
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: "binary") => string }).hash;
+
+/** SHA-256 as 32 latin1 characters, through node:crypto (its one-shot hash where the runtime has it). */
+export function sha256Text(data: Uint8Array): string {
+  return oneShot ? oneShot("sha256", data, "binary") : crypto.createHash("sha256").update(data).digest("binary");
 }
 
 /** The stored bytes at b[at..] in an array of their own (not a view of the COPY buffer); empty for NULL. */

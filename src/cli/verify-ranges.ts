@@ -7,11 +7,12 @@ import { createRangeWorkers } from "./verify-range-workers.js";
 
 /**
  * Events per range: a power of two, so every complete range is one perfect Merkle
- * subtree. At least 16 ranges per worker (the last range is where a worker can idle while
- * another finishes: at most a sixteenth of its share), between 2^11 and 2^15 events.
+ * subtree. The last range is where a worker can idle while another finishes, so there are
+ * at least 16 ranges per worker (64 with event signatures, where a range takes ten times
+ * as long), between 2^11 and 2^15 events.
  */
-export function defaultRangeSize(total: number, workers: number): number {
-  const target = total / (Math.max(1, workers) * 16);
+export function defaultRangeSize(total: number, workers: number, signatures: boolean): number {
+  const target = total / (Math.max(1, workers) * (signatures ? 64 : 16));
   return 2 ** Math.min(15, Math.max(11, Math.floor(Math.log2(Math.max(1, target)))));
 }
 
@@ -52,7 +53,7 @@ export interface RangeOutcome {
  * (docs/verification.md section 9) and names the same first failing position.
  */
 export async function verifyRanges(input: RangeVerification): Promise<RangeOutcome> {
-  const rangeSize = input.rangeSize ?? defaultRangeSize(input.total, input.workers);
+  const rangeSize = input.rangeSize ?? defaultRangeSize(input.total, input.workers, input.eventKeys !== undefined);
   if (2 ** Math.round(Math.log2(rangeSize)) !== rangeSize) throw new RangeError(`range size ${rangeSize} is not a power of two`);
   const { total, checkpoints } = input;
   const workers = createRangeWorkers(input.workers, { databaseUrl: input.databaseUrl, ...(input.eventKeys ? { keys: [...input.eventKeys] } : {}) });
