@@ -6,7 +6,7 @@ import pg from "pg";
 import { copyBinaryRows } from "../store/postgres/copy-out.js";
 import { createEventSignatureCheck } from "./event-signature.js";
 import { createNodeVerifier } from "./node-verifier.js";
-import { createRangeChecker, createWasmSha256, rangeQuery, sha256Text, type RangeJob, type RangeResult } from "./verify-range.js";
+import { createRangeChecker, rangeQuery, sha256Text, type RangeJob, type RangeResult } from "./verify-range.js";
 
 export interface RangeWorkerData {
   databaseUrl: string;
@@ -19,12 +19,11 @@ const port = parentPort!;
 const client = new pg.Client({ connectionString: data.databaseUrl, application_name: "annal-verify" });
 const connected = client.connect();
 const checkSignature = data.keys ? createEventSignatureCheck(new Map(data.keys), createNodeVerifier()) : undefined;
-const merkleHash = createWasmSha256();
-let queue: Promise<unknown> = Promise.all([connected, merkleHash]);
+let queue: Promise<unknown> = connected;
 
 async function run(job: RangeJob): Promise<RangeResult> {
   await connected;
-  const checker = createRangeChecker(job, { hashText: sha256Text, merkleHash: await merkleHash, ...(checkSignature ? { checkSignature } : {}) });
+  const checker = createRangeChecker(job, { hashText: sha256Text, ...(checkSignature ? { checkSignature } : {}) });
   await copyBinaryRows(client, rangeQuery(job.from, job.to, checkSignature !== undefined), checker.columns, (row) => checker.push(row));
   let nextSeen: number | undefined;
   if (!checker.failed && checker.expected <= job.to) {

@@ -1,6 +1,5 @@
-import { createMerkleAccumulator, DOMAIN_DATA, DOMAIN_EVENT, eventHeaderJson, sha256, utf8, type Sha256 } from "../core/index.js";
+import { DOMAIN_DATA, DOMAIN_EVENT, eventHeaderJson, sha256, utf8 } from "../core/index.js";
 import * as crypto from "node:crypto";
-import { createSHA256 } from "hash-wasm";
 import type { BinaryRow } from "../store/postgres/copy-out.js";
 import type { SignedEvent } from "./event-signature.js";
 import { writeHeaderBytes, type HeaderFields } from "./header-bytes.js";
@@ -53,8 +52,6 @@ const DATA_HASH = 7, PREV_HASH = 8, STREAM_PREV_HASH = 9, HASH = 10, KEY_ID = 11
 export interface RangeCheckerOptions {
   /** SHA-256 of one array as 32 latin1 characters (one per byte): the data and event hashes, which are compared, not kept as bytes. */
   hashText: (data: Uint8Array) => string;
-  /** SHA-256 for Merkle leaves and nodes (33 and 65 bytes). */
-  merkleHash: Sha256;
   /** The signature check of one event, or undefined for --fast (no event signatures). */
   checkSignature?: (event: SignedEvent, position: number) => string | undefined;
 }
@@ -65,19 +62,18 @@ export interface RangeCheckerOptions {
  * version and streamPrevHash): those are returned for the join. Hashes the stored bytes
  * as they are: the data's stored canonical text and the metadata's, never re-serialised.
  *
- * Event hashes are held as 32-character latin1 strings while the range is checked: a
- * digest as a string costs node:crypto about half of what a new Buffer does, and this
- * runs several times per event.
+ * Hashes are held as 32-character latin1 strings while the range is checked (event
+ * hashes, Merkle leaves and nodes): node:crypto returns a digest as a string in about half
+ * the time it takes to return a new Buffer (about 0.35-0.6 µs against 1-1.5 µs for 33 to
+ * 450 bytes), and four or five digests are taken per event.
  */
 export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) {
   const { hashText } = options;
-  const merkleHash = scratchHash(options.merkleHash);
   let scratch = Buffer.allocUnsafe(16384);
   DOMAIN_EVENT.forEach((byte, i) => (scratch[i] = byte));
   const dataScratch = Buffer.allocUnsafe(8192);
   DOMAIN_DATA.forEach((byte, i) => (dataScratch[i] = byte));
-  const leafInput = new Uint8Array(33); // 0x00 || event hash
-  const tree = createMerkleAccumulator(undefined, undefined, merkleHash);
+  const tree = createTextMerkle(hashText);
   const checkpointAt = new Set(job.checkpointSizes);
   const streams = new Map<string, { version: number; hash: string }>();
   const result: RangeResult = { id: job.id, from: job.from, verified: 0, streamEntries: [], streamExits: [], checkpoints: [], frontier: [] };
@@ -147,10 +143,9 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
       stream.hash = computed;
     }
     prevHash = computed;
-    for (let i = 0; i < 32; i++) leafInput[1 + i] = computed.charCodeAt(i);
-    tree.append(options.merkleHash(leafInput));
+    tree.appendEvent(computed);
     result.verified++;
-    if (checkpointAt.has(position)) result.checkpoints.push({ size: position, frontier: tree.frontier().hashes.map(detached), chainHead: bytesOf(computed) });
+    if (checkpointAt.has(position)) result.checkpoints.push({ size: position, frontier: tree.frontier(), chainHead: bytesOf(computed) });
     expected++;
     if (expected > job.to) done = true;
   }
@@ -211,7 +206,7 @@ export function createRangeChecker(job: RangeJob, options: RangeCheckerOptions) 
       }
       if (prevHash !== undefined) result.lastHash = bytesOf(prevHash);
       for (const [id, s] of streams) result.streamExits.push([id, s.version, bytesOf(s.hash)]);
-      result.frontier = tree.frontier().hashes.map(detached);
+      result.frontier = tree.frontier();
       return result;
     },
   };
@@ -273,11 +268,6 @@ function copyOf(b: Buffer, at: number, length: number): Uint8Array {
   return length < 0 ? new Uint8Array(0) : new Uint8Array(b.subarray(at, at + length));
 }
 
-/** A copy in an ArrayBuffer of its own, so that posting it to the main thread copies 32 bytes, not a pool. */
-function detached(h: Uint8Array): Uint8Array {
-  return new Uint8Array(h);
-}
-
 /** The COPY query of a range (integers only: COPY takes no parameters). */
 export function rangeQuery(from: number, to: number, signatures: boolean): string {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) throw new RangeError("range bounds must be safe integers");
@@ -290,30 +280,35 @@ function int8(b: Buffer, at: number): number {
 }
 
 /**
- * SHA-256 of one array in WebAssembly (hash-wasm), for inputs of a block or two: node:crypto
- * spends about 1.1 µs a call whatever the size, this about 0.6 µs on 33 bytes and 0.85 µs
- * on 65 (measured in the issue 12 verification notes, docs/benchmarks.md).
+ * An RFC 9162 Merkle tree over event hashes held as latin1 text (as core
+ * createMerkleAccumulator, which takes bytes): leaf = SHA-256(0x00 || event hash), node =
+ * SHA-256(0x01 || left || right), appended one leaf at a time; the frontier is the roots
+ * of its perfect subtrees, largest first.
  */
-export async function createWasmSha256(): Promise<Sha256> {
-  const hasher = await createSHA256();
-  return (...parts) => {
-    hasher.init();
-    for (const part of parts) hasher.update(part);
-    return hasher.digest("binary");
-  };
-}
-
-/** `base` over the concatenation of the parts, copied into one reused buffer (no allocation per hash). */
-function scratchHash(base: Sha256): Sha256 {
-  const scratch = Buffer.allocUnsafe(8192);
-  return (...parts) => {
-    if (parts.length === 1) return base(parts[0]!);
-    let n = 0;
-    for (const part of parts) {
-      if (n + part.length > scratch.length) return base(...parts);
-      scratch.set(part, n);
-      n += part.length;
-    }
-    return base(scratch.subarray(0, n));
+function createTextMerkle(hashText: (data: Uint8Array) => string) {
+  const leafInput = new Uint8Array(33); // 0x00 || event hash
+  const nodeInput = new Uint8Array(65); // 0x01 || left || right
+  nodeInput[0] = 1;
+  const stack: string[] = [];
+  let size = 0;
+  return {
+    appendEvent(eventHash: string): void {
+      for (let i = 0; i < 32; i++) leafInput[1 + i] = eventHash.charCodeAt(i);
+      let node = hashText(leafInput);
+      // Merge while the lowest bits of size are 1: each merge completes a perfect subtree.
+      for (let s = size; s % 2 === 1; s = (s - 1) / 2) {
+        const left = stack.pop()!;
+        for (let i = 0; i < 32; i++) {
+          nodeInput[1 + i] = left.charCodeAt(i);
+          nodeInput[33 + i] = node.charCodeAt(i);
+        }
+        node = hashText(nodeInput);
+      }
+      stack.push(node);
+      size++;
+    },
+    frontier(): Uint8Array[] {
+      return stack.map(bytesOf);
+    },
   };
 }
