@@ -290,7 +290,7 @@ async function main() {
   const adminUrl = external ?? embedded!.url;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka,keys,proofs picks sections.
+    // BENCH_ONLY=edge,lib,http,emmett,verify,verify-primitives,projections,archive,kafka,keys,proofs picks sections.
     // All but `proofs` run by default: proofs at scale fill a 10,000,000-event log first (BENCH_PROOF_EVENTS).
     const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive,kafka,keys").split(","));
     if (only.has("edge")) {
@@ -308,6 +308,7 @@ async function main() {
       if (annal && emmett) console.log(`${k} Annal / Emmett: ${(annal.eventsPerSecond / emmett.eventsPerSecond).toFixed(2)}x`);
     }
     if (only.has("verify")) await benchVerify(adminUrl, join(dir, "verify"));
+    if (only.has("verify-primitives")) await (await import("./verify-bench.js")).benchVerifyPrimitives();
     if (only.has("proofs")) await benchProofsAtScale(adminUrl, join(dir, "proofs"));
     if (only.has("projections")) {
       const { benchProjections } = await import("./projection-bench.js");

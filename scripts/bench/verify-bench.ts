@@ -140,3 +140,53 @@ export async function benchInclusionProofs(opts: { url: string; events: number; 
   latencies.sort((a, b) => a - b);
   return { requests: opts.requests, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
+
+/**
+ * The per-call cost of the primitives `annal verify` is built from, in CPU time of this
+ * thread (BENCH_ONLY=verify-primitives): SHA-256 of the sizes it hashes (a Merkle leaf, a
+ * node, stored data, an event header) through node:crypto's one-shot hash as a Buffer and
+ * as a latin1 string, createHash, and hash-wasm; and Ed25519 verification through
+ * node:crypto with a KeyObject made once, with the key passed as DER each call, and
+ * through WebCrypto (the same OpenSSL, run on libuv's threads).
+ */
+export async function benchVerifyPrimitives(log: (line: string) => void = (line) => console.log(line)): Promise<void> {
+  const crypto = await import("node:crypto");
+  const { createSHA256 } = await import("hash-wasm");
+  const wasm = await createSHA256();
+  const perCall = (n: number, f: (i: number) => unknown): number => {
+    for (let i = 0; i < Math.min(n, 20_000); i++) f(i);
+    const keep: unknown[] = [];
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      const r = f(i);
+      if ((i & 4095) === 0) keep.push(r);
+    }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / n; // µs
+  };
+  for (const size of [33, 65, 112, 450]) {
+    const m = crypto.randomBytes(size);
+    const row = [
+      ["crypto.hash buffer", perCall(300_000, () => crypto.hash("sha256", m, "buffer"))],
+      ["crypto.hash latin1", perCall(300_000, () => crypto.hash("sha256", m, "binary"))],
+      ["createHash", perCall(300_000, () => crypto.createHash("sha256").update(m).digest())],
+      ["hash-wasm", perCall(300_000, () => (wasm.init(), wasm.update(m), wasm.digest("binary")))],
+    ] as const;
+    log(`verify-primitives: SHA-256 of ${size} bytes, CPU per call: ${row.map(([name, us]) => `${name} ${(us * 1000).toFixed(0)} ns`).join(", ")}`);
+  }
+  const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
+  const n = 5000;
+  const messages = Array.from({ length: n }, () => crypto.randomBytes(32));
+  const signatures = messages.map((m) => crypto.sign(null, m, privateKey));
+  const der = publicKey.export({ format: "der", type: "spki" });
+  const keyObject = perCall(n, (i) => crypto.verify(null, messages[i]!, publicKey, signatures[i]!));
+  const derEach = perCall(n, (i) => crypto.verify(null, messages[i]!, { key: der, format: "der", type: "spki" }, signatures[i]!));
+  const subtle = crypto.webcrypto.subtle;
+  const webKey = await subtle.importKey("spki", der, { name: "Ed25519" }, false, ["verify"]);
+  const cpu0 = process.resourceUsage();
+  await Promise.all(messages.map((m, i) => subtle.verify({ name: "Ed25519" }, webKey, signatures[i]!, m)));
+  const cpu1 = process.resourceUsage();
+  // WebCrypto verifies on libuv's threads: the whole process's CPU, per verification.
+  const web = (cpu1.userCPUTime - cpu0.userCPUTime + cpu1.systemCPUTime - cpu0.systemCPUTime) / n;
+  log(`verify-primitives: Ed25519 verify, CPU per call: crypto.verify KeyObject ${keyObject.toFixed(1)} µs (${Math.round(1e6 / keyObject)}/s per core), DER key each call ${derEach.toFixed(1)} µs, WebCrypto ${web.toFixed(1)} µs`);
+}
