@@ -189,4 +189,37 @@ export async function benchVerifyPrimitives(log: (line: string) => void = (line)
   // WebCrypto verifies on libuv's threads: the whole process's CPU, per verification.
   const web = (cpu1.userCPUTime - cpu0.userCPUTime + cpu1.systemCPUTime - cpu0.systemCPUTime) / n;
   log(`verify-primitives: Ed25519 verify, CPU per call: crypto.verify KeyObject ${keyObject.toFixed(1)} µs (${Math.round(1e6 / keyObject)}/s per core), DER key each call ${derEach.toFixed(1)} µs, WebCrypto ${web.toFixed(1)} µs`);
+  // The machine's ceiling for full verification: verifications per second of wall time on
+  // 1, 2, ... threads at once (each its own KeyObject and signatures), nothing else running.
+  for (let threads = 1; threads <= availableParallelism(); threads++) {
+    const rate = await parallelVerifyRate(threads, 8000);
+    log(`verify-primitives: Ed25519 crypto.verify on ${threads} thread(s) at once: ${Math.round(rate)} verifications/s wall`);
+  }
+}
+
+async function parallelVerifyRate(threads: number, each: number): Promise<number> {
+  const { Worker } = await import("node:worker_threads");
+  const source = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const crypto = require("node:crypto");
+    const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
+    const messages = Array.from({ length: workerData }, () => crypto.randomBytes(32));
+    const signatures = messages.map((m) => crypto.sign(null, m, privateKey));
+    parentPort.postMessage("ready");
+    parentPort.once("message", () => {
+      let ok = 0;
+      for (let i = 0; i < messages.length; i++) if (crypto.verify(null, messages[i], publicKey, signatures[i])) ok++;
+      parentPort.postMessage(ok);
+    });`;
+  const workers = Array.from({ length: threads }, () => new Worker(source, { eval: true, workerData: each }));
+  try {
+    await Promise.all(workers.map((w) => new Promise((resolve) => w.once("message", resolve))));
+    const started = performance.now();
+    const done = workers.map((w) => new Promise((resolve) => w.once("message", resolve)));
+    for (const w of workers) w.postMessage("go");
+    await Promise.all(done);
+    return (threads * each) / ((performance.now() - started) / 1000);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
