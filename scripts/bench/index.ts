@@ -222,7 +222,8 @@ async function benchEmmett(adminUrl: string) {
  * BENCH_VERIFY_DATABASE_URL reuses a log filled before (not dropped), so experiments on the
  * verifier do not refill; BENCH_VERIFY_PROOFS=0 skips the proof latency (no server started);
  * BENCH_VERIFY_ROUNDS repeats full and fast in turn (default 1); BENCH_VERIFY_WORKERS sets the
- * worker threads (default: one per core); BENCH_VERIFY_MODES=fast (or full) runs only one.
+ * worker threads (default: one per core); BENCH_VERIFY_MODES=fast (or full) runs only one;
+ * BENCH_VERIFY_CLI=node,bun also times `annal verify` as a whole process under each runtime.
  */
 async function benchVerify(adminUrl: string, home: string) {
   let url = process.env.BENCH_VERIFY_DATABASE_URL;
@@ -245,6 +246,7 @@ async function benchVerify(adminUrl: string, home: string) {
     const { benchVerification } = await import("./verify-bench.js");
     await benchVerification({ databaseUrl: url, ...(server ? { url: server.url } : {}), rounds: Number(process.env.BENCH_VERIFY_ROUNDS ?? 1), ...(process.env.BENCH_VERIFY_WORKERS ? { workers: Number(process.env.BENCH_VERIFY_WORKERS) } : {}),
       ...(process.env.BENCH_VERIFY_MODES ? { modes: process.env.BENCH_VERIFY_MODES.split(",") as Array<"full" | "fast"> } : {}),
+      ...(process.env.BENCH_VERIFY_CLI ? { cliRuntimes: process.env.BENCH_VERIFY_CLI.split(",") as Array<"node" | "bun"> } : {}),
     });
   } finally {
     await server?.stop();

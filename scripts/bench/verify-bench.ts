@@ -29,6 +29,11 @@ export interface VerificationBenchOptions {
   rounds?: number;
   /** Which runs: "full", "fast" or both (default). */
   modes?: ReadonlyArray<"full" | "fast">;
+  /**
+   * Also run `annal verify --database-url` as a whole process under these runtimes (start-up
+   * included), after the in-process runs: Bun's crypto is BoringSSL, Node's OpenSSL.
+   */
+  cliRuntimes?: ReadonlyArray<"node" | "bun">;
   log?: (line: string) => void;
 }
 
@@ -90,12 +95,38 @@ export async function benchVerification(opts: VerificationBenchOptions): Promise
     }
   }
 
+  for (const runtime of opts.cliRuntimes ?? []) {
+    for (const mode of modes) {
+      const r = await runCli(runtime, opts.databaseUrl, mode === "fast", postgres);
+      log(`verify-bench: annal verify${mode === "fast" ? " --fast" : ""} under ${runtime}, whole process: ${Math.round(r.events / r.seconds)} events/s (${r.events} events in ${r.seconds.toFixed(2)} s; CPU ${r.clientCpu.toFixed(2)} s process + ${r.postgresCpu.toFixed(2)} s PostgreSQL)`);
+    }
+  }
+
   let proof: VerificationBenchResult["proof"];
   if (opts.url && events > 0) {
     proof = await benchInclusionProofs({ url: opts.url, events, requests: opts.proofRequests ?? 2000, ...(opts.headers ? { headers: opts.headers } : {}) });
     log(`verify-bench: inclusion proof p50 ${proof.p50Ms.toFixed(2)} ms, p99 ${proof.p99Ms.toFixed(2)} ms (${proof.requests} sequential requests, ${events} events)`);
   }
   return { events, workers, ...(full ? { full } : {}), ...(fast ? { fast } : {}), ...(proof ? { proof } : {}) };
+}
+
+/** `annal verify` as a user runs it, under Node (bin/annal.js through tsx) or Bun: wall time, the child's CPU and PostgreSQL's. */
+async function runCli(runtime: "node" | "bun", databaseUrl: string, fast: boolean, postgres: () => number): Promise<{ events: number; seconds: number; clientCpu: number; postgresCpu: number }> {
+  const { spawn } = await import("node:child_process");
+  const { BUN, REPO_ROOT } = await import("../../test/support/processes.js");
+  const args = [`${REPO_ROOT}bin/annal.js`, "verify", "--database-url", databaseUrl, "--no-progress", ...(fast ? ["--fast"] : [])];
+  const children0 = childrenCpuSeconds();
+  const pg0 = postgres();
+  const started = performance.now();
+  const child = spawn(runtime === "bun" ? BUN : process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const seconds = (performance.now() - started) / 1000;
+  const match = /OK: (\d+) events/.exec(out);
+  if (code !== 0 || !match) throw new Error(`annal verify under ${runtime} failed (exit ${code}): ${out.slice(0, 500)}`);
+  return { events: Number(match[1]), seconds, clientCpu: childrenCpuSeconds() - children0, postgresCpu: postgres() - pg0 };
 }
 
 /** CPU seconds of this process's children that have ended (Linux /proc; 0 elsewhere). */
