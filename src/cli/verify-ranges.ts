@@ -72,7 +72,9 @@ export async function verifyRanges(input: RangeVerification): Promise<RangeOutco
   // current one; a new job is handed out as soon as any job is done (to the least busy
   // worker), and results are joined strictly in position order.
   const ranges = Math.ceil(total / rangeSize);
-  const results: Array<Promise<RangeResult>> = [];
+  // Results by range index; a joined one is dropped (a long log's results are not all kept).
+  const results = new Map<number, Promise<RangeResult>>();
+  let stopped = false;
   let issued = 0;
   let done = 0;
   let joined = 0;
@@ -89,18 +91,19 @@ export async function verifyRanges(input: RangeVerification): Promise<RangeOutco
       result.then(
         () => {
           done++;
-          if (!failure) issue();
+          if (!failure && !stopped) issue();
         },
         () => undefined, // awaited in order below
       );
-      results.push(result);
+      results.set(issued, result);
       issued++;
     }
   };
   try {
     issue();
-    while (joined < results.length && !failure) {
-      const r = await results[joined]!;
+    while (joined < issued && !failure) {
+      const r = await results.get(joined)!;
+      results.delete(joined);
       joined++;
       failure = join(r);
       input.onProgress?.(frontier.size);
@@ -108,6 +111,7 @@ export async function verifyRanges(input: RangeVerification): Promise<RangeOutco
       issue();
     }
   } finally {
+    stopped = true;
     await workers.close();
   }
   const root = foldRoot(frontier.hashes);
