@@ -235,25 +235,39 @@ async function benchEmmett(adminUrl: string) {
   }
 }
 
-/** Fills a log of BENCH_VERIFY_EVENTS (default 1,000,000 x BENCH_SCALE) events, then verifies it and asks for proofs. */
+/**
+ * Fills a log of BENCH_VERIFY_EVENTS (default 1,000,000 x BENCH_SCALE) events, then verifies it and asks for proofs.
+ * BENCH_VERIFY_DATABASE_URL reuses a log filled before (not dropped), so experiments on the
+ * verifier do not refill; BENCH_VERIFY_PROOFS=0 skips the proof latency (no server started);
+ * BENCH_VERIFY_ROUNDS repeats full and fast in turn (default 1); BENCH_VERIFY_WORKERS sets the
+ * worker threads (default: one per core); BENCH_VERIFY_MODES=fast (or full) runs only one;
+ * BENCH_VERIFY_CLI=node,bun also times `annal verify` as a whole process under each runtime.
+ */
 async function benchVerify(adminUrl: string, home: string) {
-  const url = await createDatabase(adminUrl, "bench_verify");
-  const target = Number(process.env.BENCH_VERIFY_EVENTS ?? Math.round(1_000_000 * SCALE));
-  const annal = await openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off" }), pino({ level: "silent" }));
-  const started = performance.now();
-  try {
-    await fillLog(annal, { events: target, streamId: (w, i) => `v-${w}-${i % 50}`, label: "verification" });
-  } finally {
-    await annal.close();
+  let url = process.env.BENCH_VERIFY_DATABASE_URL;
+  if (!url) {
+    url = await createDatabase(adminUrl, "bench_verify");
+    const target = Number(process.env.BENCH_VERIFY_EVENTS ?? Math.round(1_000_000 * SCALE));
+    const annal = await openAnnal(loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off" }), pino({ level: "silent" }));
+    const started = performance.now();
+    try {
+      await fillLog(annal, { events: target, streamId: (w, i) => `v-${w}-${i % 50}`, label: "verification" });
+    } finally {
+      await annal.close();
+    }
+    process.stderr.write(`\rfilled ${target} events in ${((performance.now() - started) / 1000).toFixed(0)} s${" ".repeat(20)}\n`);
   }
-  process.stderr.write(`\rfilled ${target} events in ${((performance.now() - started) / 1000).toFixed(0)} s${" ".repeat(20)}\n`);
+  const proofs = process.env.BENCH_VERIFY_PROOFS !== "0";
   // The archive off: otherwise the server starts sealing the whole log while proofs are timed.
-  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" });
+  const server = proofs ? await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" }) : undefined;
   try {
     const { benchVerification } = await import("./verify-bench.js");
-    await benchVerification({ databaseUrl: url, url: server.url });
+    await benchVerification({ databaseUrl: url, ...(server ? { url: server.url } : {}), rounds: Number(process.env.BENCH_VERIFY_ROUNDS ?? 1), ...(process.env.BENCH_VERIFY_WORKERS ? { workers: Number(process.env.BENCH_VERIFY_WORKERS) } : {}),
+      ...(process.env.BENCH_VERIFY_MODES ? { modes: process.env.BENCH_VERIFY_MODES.split(",") as Array<"full" | "fast"> } : {}),
+      ...(process.env.BENCH_VERIFY_CLI ? { cliRuntimes: process.env.BENCH_VERIFY_CLI.split(",") as Array<"node" | "bun"> } : {}),
+    });
   } finally {
-    await server.stop();
+    await server?.stop();
   }
 }
 
@@ -297,7 +311,7 @@ async function main() {
   const adminUrl = external ?? embedded!.localUrl;
   console.log(`PostgreSQL: ${external ? "external (BENCH_DATABASE_URL)" : "embedded"}, durable commits (fsync=on, synchronous_commit=on)`);
   try {
-    // BENCH_ONLY=edge,lib,http,emmett,verify,projections,archive,kafka,keys,proofs picks sections.
+    // BENCH_ONLY=edge,lib,http,emmett,verify,verify-primitives,projections,archive,kafka,keys,proofs picks sections.
     // All but `proofs` run by default: proofs at scale fill a 10,000,000-event log first (BENCH_PROOF_EVENTS).
     const only = new Set((process.env.BENCH_ONLY ?? "edge,lib,http,emmett,verify,projections,archive,kafka,keys").split(","));
     if (only.has("edge")) {
@@ -315,6 +329,7 @@ async function main() {
       if (annal && emmett) console.log(`${k} Annal / Emmett: ${(annal.eventsPerSecond / emmett.eventsPerSecond).toFixed(2)}x`);
     }
     if (only.has("verify")) await benchVerify(adminUrl, join(dir, "verify"));
+    if (only.has("verify-primitives")) await (await import("./verify-bench.js")).benchVerifyPrimitives();
     if (only.has("proofs")) await benchProofsAtScale(adminUrl, join(dir, "proofs"));
     if (only.has("projections")) {
       const { benchProjections } = await import("./projection-bench.js");

@@ -3,11 +3,10 @@
 // verify-range-workers.ts; one job at a time in order, the next one's COPY queued behind.
 import { parentPort, workerData } from "node:worker_threads";
 import pg from "pg";
-import { nodeSha256 } from "../ledger/batch-store.js";
 import { copyBinaryRows } from "../store/postgres/copy-out.js";
 import { createEventSignatureCheck } from "./event-signature.js";
 import { createNodeVerifier } from "./node-verifier.js";
-import { createRangeChecker, rangeQuery, type RangeJob, type RangeResult } from "./verify-range.js";
+import { createRangeChecker, rangeQuery, sha256Text, type RangeJob, type RangeResult } from "./verify-range.js";
 
 export interface RangeWorkerData {
   databaseUrl: string;
@@ -24,7 +23,7 @@ let queue: Promise<unknown> = connected;
 
 async function run(job: RangeJob): Promise<RangeResult> {
   await connected;
-  const checker = createRangeChecker(job, { hash: nodeSha256, ...(checkSignature ? { checkSignature } : {}) });
+  const checker = createRangeChecker(job, { hashText: sha256Text, ...(checkSignature ? { checkSignature } : {}) });
   await copyBinaryRows(client, rangeQuery(job.from, job.to, checkSignature !== undefined), checker.columns, (row) => checker.push(row));
   let nextSeen: number | undefined;
   if (!checker.failed && checker.expected <= job.to) {

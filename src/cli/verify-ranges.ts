@@ -5,8 +5,16 @@ import type { EventKeys } from "./event-signature.js";
 import type { RangeJob, RangeResult } from "./verify-range.js";
 import { createRangeWorkers } from "./verify-range-workers.js";
 
-/** Events per range: a power of two, so every complete range is one perfect Merkle subtree. */
-export const DEFAULT_RANGE_SIZE = 2 ** 15;
+/**
+ * Events per range: a power of two, so every complete range is one perfect Merkle
+ * subtree. The last range is where a worker can idle while another finishes, so there are
+ * at least 16 ranges per worker (64 with event signatures, where a range takes ten times
+ * as long), between 2^11 and 2^15 events.
+ */
+export function defaultRangeSize(total: number, workers: number, signatures: boolean): number {
+  const target = total / (Math.max(1, workers) * (signatures ? 64 : 16));
+  return 2 ** Math.min(15, Math.max(11, Math.floor(Math.log2(Math.max(1, target)))));
+}
 
 export interface RangeVerification {
   databaseUrl: string;
@@ -45,7 +53,7 @@ export interface RangeOutcome {
  * (docs/verification.md section 9) and names the same first failing position.
  */
 export async function verifyRanges(input: RangeVerification): Promise<RangeOutcome> {
-  const rangeSize = input.rangeSize ?? DEFAULT_RANGE_SIZE;
+  const rangeSize = input.rangeSize ?? defaultRangeSize(input.total, input.workers, input.eventKeys !== undefined);
   if (2 ** Math.round(Math.log2(rangeSize)) !== rangeSize) throw new RangeError(`range size ${rangeSize} is not a power of two`);
   const { total, checkpoints } = input;
   const workers = createRangeWorkers(input.workers, { databaseUrl: input.databaseUrl, ...(input.eventKeys ? { keys: [...input.eventKeys] } : {}) });
@@ -60,33 +68,50 @@ export async function verifyRanges(input: RangeVerification): Promise<RangeOutco
   // On a failure: the events verified before it (as the sequential pass counts them).
   let verifiedBefore = 0;
 
-  // Jobs are handed out two per worker ahead, so each worker's next COPY is queued while
-  // it hashes the current one; results are joined strictly in position order.
+  // Each worker has two jobs at a time, so its next COPY is queued while it checks the
+  // current one; a new job is handed out as soon as any job is done (to the least busy
+  // worker), and results are joined strictly in position order.
   const ranges = Math.ceil(total / rangeSize);
-  const inFlight: Array<Promise<RangeResult>> = [];
+  // Results by range index; a joined one is dropped (a long log's results are not all kept).
+  const results = new Map<number, Promise<RangeResult>>();
+  let stopped = false;
   let issued = 0;
+  let done = 0;
+  let joined = 0;
+  const window = Math.max(1, input.workers) * 2;
   const issue = () => {
-    if (issued >= ranges) return;
-    const from = issued * rangeSize + 1;
-    const to = Math.min(total, (issued + 1) * rangeSize);
-    const sizes: number[] = [];
-    for (const cp of checkpoints) if (cp.treeSize >= from && cp.treeSize <= to) sizes.push(cp.treeSize);
-    const job: RangeJob = { id: issued, from, to, total, checkpointSizes: sizes };
-    const result = workers.check(job);
-    result.catch(() => undefined); // awaited in order below
-    inFlight.push(result);
-    issued++;
+    // Not too far past the join: a stalled worker must not make the others read the whole log.
+    while (issued < ranges && issued - done < window && issued - joined < window * 4) {
+      const from = issued * rangeSize + 1;
+      const to = Math.min(total, (issued + 1) * rangeSize);
+      const sizes: number[] = [];
+      for (const cp of checkpoints) if (cp.treeSize >= from && cp.treeSize <= to) sizes.push(cp.treeSize);
+      const job: RangeJob = { id: issued, from, to, total, checkpointSizes: sizes };
+      const result = workers.check(job);
+      result.then(
+        () => {
+          done++;
+          if (!failure && !stopped) issue();
+        },
+        () => undefined, // awaited in order below
+      );
+      results.set(issued, result);
+      issued++;
+    }
   };
   try {
-    for (let i = 0; i < Math.max(1, input.workers) * 2; i++) issue();
-    while (inFlight.length > 0 && !failure) {
-      const r = await inFlight.shift()!;
-      issue();
+    issue();
+    while (joined < issued && !failure) {
+      const r = await results.get(joined)!;
+      results.delete(joined);
+      joined++;
       failure = join(r);
       input.onProgress?.(frontier.size);
       if (r.ended && !failure) break;
+      issue();
     }
   } finally {
+    stopped = true;
     await workers.close();
   }
   const root = foldRoot(frontier.hashes);

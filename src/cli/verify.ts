@@ -8,6 +8,7 @@ import { createKeyFollower, isKeyRotation, type KeyFollower } from "../verify/ke
 import { resolveTrustedKey, type TrustedKey } from "../verify/keys.js";
 import { createNodeVerifier } from "./node-verifier.js";
 import { createVerifyPool, type SignatureCheck, type VerifyPool } from "./verify-pool.js";
+import { workerScript } from "./verify-range-workers.js";
 import { verifyRanges } from "./verify-ranges.js";
 
 export interface VerifyOptions {
@@ -42,6 +43,8 @@ export type VerifyReport =
  * names its position.
  */
 export async function verifyLog(source: EventSource, options: VerifyOptions = {}): Promise<VerifyReport> {
+  // A database is read by range workers: have their script ready by the time they start.
+  if (source.databaseUrl !== undefined && options.workers !== 0) void workerScript();
   const published = await source.publicKeys();
   const trusted: TrustedKey[] = [];
   // Keys the source publishes but the auditor did not pin: named in failures as a key mismatch.
