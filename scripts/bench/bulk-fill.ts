@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { AnnalCore } from "../../src/annal.js";
 import { planBatch, prepareEvents, type ChainState, type QueuedAppend, type StreamState } from "../../src/ledger/batch-plan.js";
-import { nodeSha256, readHead, writePlan } from "../../src/ledger/batch-store.js";
+import { claimFirstKey, nodeSha256, readHead, writePlan } from "../../src/ledger/batch-store.js";
 import { payload } from "./fill-log.js";
 
 /**
@@ -23,6 +23,9 @@ export async function bulkFillLog(
   const streams = new Map<string, StreamState>();
   let head: ChainState = await readHead(core.pool);
   if (head.position !== 0) throw new Error(`bulkFillLog needs an empty log (this one has ${head.position} events)`);
+  // As the ledger's first batch does: the key that signs is in force from position 1, so a
+  // verifier that follows key windows accepts the log and a later append signs with it.
+  await claimFirstKey(core.pool, core.signer, 1);
   // Salts cut from 64 KiB of randomness at a time (one OpenSSL call per 2,048 events, as the
   // ledger's own 4 KiB pool does per 128): a call per salt was 5 % of the fill's main thread.
   let pool = new Uint8Array(0);

@@ -260,7 +260,9 @@ async function benchProofsAtScale(adminUrl: string, home: string) {
       await annal.close();
     }
   }
-  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" });
+  // BENCH_PROOF_HOME: the ANNAL_HOME the reused log was filled with (scripts/bench/proof-fill.ts),
+  // so the server holds the key in force instead of publishing a key of its own.
+  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: process.env.BENCH_PROOF_HOME ?? home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" });
   try {
     const { benchInclusionProofs } = await import("./verify-bench.js");
     const size = Number((await (await fetch(`${server.url}/checkpoints/latest`)).json() as { treeSize: number }).treeSize);

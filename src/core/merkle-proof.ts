@@ -1,6 +1,6 @@
 import { equalBytes } from "./bytes.js";
-import { HASH_LENGTH } from "./hash.js";
-import { EMPTY_ROOT, nodeHash } from "./merkle.js";
+import { HASH_LENGTH, sha256, type Sha256 } from "./hash.js";
+import { EMPTY_ROOT, merkleHashers, nodeHash } from "./merkle.js";
 
 // RFC 9162 section 2.1.3 (inclusion) and 2.1.4 (consistency) proofs over the tree of
 // merkle.ts. Indices and sizes are safe integers; halving uses Math.floor, not `>>`,
@@ -160,25 +160,27 @@ function badHash(hashes: readonly Uint8Array[]): boolean {
  * hash)) is leaf `leafIndex` of the tree of `treeSize` leaves with root `root`?
  *
  * A proof binds the size only through its shape; trust `root` and `treeSize` only as a
- * pair from a verified checkpoint.
+ * pair from a verified checkpoint. `hash`: another SHA-256 implementation (same bytes),
+ * e.g. node:crypto on a server that checks every proof it serves.
  */
-export function verifyInclusionProof(leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): ProofVerdict {
+export function verifyInclusionProof(leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array, hash: Sha256 = sha256): ProofVerdict {
   if (!Number.isSafeInteger(leafIndex) || leafIndex < 0 || !Number.isSafeInteger(treeSize) || treeSize < 0) return no("leaf index and tree size must be safe non-negative integers");
   if (leafIndex >= treeSize) return no(`leaf index ${leafIndex} is outside a tree of size ${treeSize}`);
   if (badHash([leafHash, root, ...proof])) return no(`every hash must be ${HASH_LENGTH} bytes`);
+  const node = hash === sha256 ? nodeHash : merkleHashers(hash).node;
   let fn = leafIndex;
   let sn = treeSize - 1;
   let r = leafHash;
   for (const p of proof) {
     if (sn === 0) return no("proof is longer than the tree is deep");
     if (isOdd(fn) || fn === sn) {
-      r = nodeHash(p, r);
+      r = node(p, r);
       while (!isOdd(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      r = nodeHash(r, p);
+      r = node(r, p);
     }
     fn = half(fn);
     sn = half(sn);
