@@ -20,11 +20,23 @@ const { rows } = await client.query("SELECT 1 FROM pg_database WHERE datname = $
 if (rows.length === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
 await client.end();
 
-const config = loadConfig({ ...process.env, DATABASE_URL: url, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off", ANNAL_SIGN_WORKERS: process.env.ANNAL_SIGN_WORKERS ?? "2" });
+// A 10,000-event batch is one statement: on a loaded machine it can take longer than the
+// service's 3 s statement timeout, which ended a fill at 5.67M events.
+const config = loadConfig({
+  ...process.env,
+  DATABASE_URL: url,
+  ANNAL_LOG_LEVEL: "silent",
+  ANNAL_AUTH: "off",
+  ANNAL_ARCHIVE: "off",
+  ANNAL_SIGN_WORKERS: process.env.ANNAL_SIGN_WORKERS ?? "2",
+  ANNAL_DB_STATEMENT_TIMEOUT_MS: process.env.ANNAL_DB_STATEMENT_TIMEOUT_MS ?? "300000",
+  ANNAL_REQUEST_TIMEOUT_MS: process.env.ANNAL_REQUEST_TIMEOUT_MS ?? "400000",
+});
 const annal = await openAnnal(config, pino({ level: "silent" }));
 try {
-  const { seconds } = await bulkFillLog(annal, { events, origin: config.origin, label: "proofs" });
-  console.log(`proof-fill: ${events} events in ${seconds.toFixed(1)} s (${Math.round(events / seconds)} events/s, bulkFillLog)`);
+  // BENCH_PROOF_RESUME=1: carry on a fill that stopped, up to BENCH_PROOF_EVENTS.
+  const { seconds, written } = await bulkFillLog(annal, { events, origin: config.origin, label: "proofs", resume: process.env.BENCH_PROOF_RESUME === "1" });
+  console.log(`proof-fill: ${written} events written in ${seconds.toFixed(1)} s (${Math.round(written / seconds)} events/s, bulkFillLog), log of ${events}`);
 } finally {
   await annal.close();
 }
