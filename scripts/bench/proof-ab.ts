@@ -1,5 +1,5 @@
 // Paired before/after of GET /proofs/inclusion: one server per checkout (PROOF_AB_ROOTS,
-// "name=/path,name=/path"), all on the same log (DATABASE_URL, ANNAL_HOME of its fill),
+// "name=/path,name=/path", optionally "name=/path=<node flags>"), all on the same log (DATABASE_URL, ANNAL_HOME of its fill),
 // measured in alternating blocks of sequential requests from this process. Reports p50/p99
 // per server and client (fetch, and node:http with a keep-alive agent), and CPU per
 // request of each server (/proc). Not a test: it prints figures.
@@ -20,12 +20,13 @@ const freePort = () =>
     });
   });
 
-async function startServer(root: string): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(root: string, nodeArgs: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.PROOF_AB_NODE_ARGS ?? "").split(" ").filter(Boolean), `${root}/bin/annal.js`, "serve"], {
+  const args = `${process.env.PROOF_AB_NODE_ARGS ?? ""} ${nodeArgs}`.split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...args, `${root}/bin/annal.js`, "serve"], {
     cwd: root,
     env: { ...process.env, ANNAL_PORT: String(port), ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", process.env.PROOF_AB_SERVER_OUTPUT === "1" ? "inherit" : "ignore", "ignore"],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -52,12 +53,16 @@ const clients = {
   },
 };
 
-const roots = (process.env.PROOF_AB_ROOTS ?? `current=${process.cwd()}`).split(",").map((x) => x.split("=") as [string, string]);
+// name=checkout[=node flags, space-separated], e.g. "gc64=/repo=--max-semi-space-size=64" keeps the text after the second '='.
+const roots = (process.env.PROOF_AB_ROOTS ?? `current=${process.cwd()}`).split(",").map((x) => {
+  const [name, root, ...flags] = x.split("=");
+  return [name!, root!, flags.join("=")] as const;
+});
 const clientNames = (process.env.PROOF_AB_CLIENTS ?? "http,fetch").split(",") as Array<keyof typeof clients>;
 const rounds = Number(process.env.PROOF_AB_ROUNDS ?? 4);
 const block = Number(process.env.PROOF_AB_BLOCK ?? 500);
 const servers = [];
-for (const [name, root] of roots) servers.push({ name, ...(await startServer(root)) });
+for (const [name, root, flags] of roots) servers.push({ name, ...(await startServer(root, flags)) });
 try {
   const size = Number(((await (await fetch(`${servers[0]!.url}/checkpoints/latest`)).json()) as { treeSize: number }).treeSize);
   const results = new Map<string, { lat: number[]; cpu: number; n: number }>();
