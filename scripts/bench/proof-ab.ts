@@ -9,7 +9,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { createServer } from "node:net";
-import { processCpuSeconds } from "./proc-cpu.js";
+import pg from "pg";
+import { parentPid, postgresCpuSeconds, processCpuSeconds } from "./proc-cpu.js";
 import { percentile } from "./stats.js";
 
 const freePort = () =>
@@ -61,20 +62,28 @@ const roots = (process.env.PROOF_AB_ROOTS ?? `current=${process.cwd()}`).split("
 const clientNames = (process.env.PROOF_AB_CLIENTS ?? "http,fetch").split(",") as Array<keyof typeof clients>;
 const rounds = Number(process.env.PROOF_AB_ROUNDS ?? 4);
 const block = Number(process.env.PROOF_AB_BLOCK ?? 500);
+// PostgreSQL's CPU too (the postmaster of this database's server and all its backends):
+// meaningful when nothing else uses that server during the run.
+const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+await admin.connect();
+const postmaster = parentPid((await admin.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid);
+await admin.end();
+const pgCpu = () => (postmaster === undefined ? NaN : postgresCpuSeconds(postmaster));
 const servers = [];
 for (const [name, root, flags] of roots) servers.push({ name, ...(await startServer(root, flags)) });
 try {
   const size = Number(((await (await fetch(`${servers[0]!.url}/checkpoints/latest`)).json()) as { treeSize: number }).treeSize);
-  const results = new Map<string, { lat: number[]; cpu: number; n: number }>();
+  const results = new Map<string, { lat: number[]; cpu: number; pg: number; n: number }>();
   for (let r = 0; r < rounds; r++) {
     for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {
       for (const c of clientNames) {
         const key = `${s.name} / ${c}`;
-        const res = results.get(key) ?? { lat: [], cpu: 0, n: 0 };
+        const res = results.get(key) ?? { lat: [], cpu: 0, pg: 0, n: 0 };
         results.set(key, res);
         const get = clients[c];
         for (let i = 0; i < 50; i++) await get(`${s.url}/proofs/inclusion?position=${1 + Math.floor(Math.random() * size)}`);
         const cpu0 = processCpuSeconds(s.child.pid!);
+        const pg0 = pgCpu();
         for (let i = 0; i < block; i++) {
           const url = `${s.url}/proofs/inclusion?position=${1 + Math.floor(Math.random() * size)}`;
           const t0 = performance.now();
@@ -82,13 +91,14 @@ try {
           res.lat.push(performance.now() - t0);
         }
         res.cpu += processCpuSeconds(s.child.pid!) - cpu0;
+        res.pg += pgCpu() - pg0;
         res.n += block;
       }
     }
   }
   for (const [key, res] of results) {
     const xs = res.lat.sort((a, b) => a - b);
-    console.log(`proof-ab: ${key.padEnd(22)} p50 ${percentile(xs, 50).toFixed(2)} ms  p90 ${percentile(xs, 90).toFixed(2)}  p99 ${percentile(xs, 99).toFixed(2)}  server CPU ${((res.cpu * 1000) / res.n).toFixed(3)} ms/request  (${res.n} requests, log of ${size})`);
+    console.log(`proof-ab: ${key.padEnd(22)} p50 ${percentile(xs, 50).toFixed(2)} ms  p90 ${percentile(xs, 90).toFixed(2)}  p99 ${percentile(xs, 99).toFixed(2)}  CPU per request: server ${((res.cpu * 1000) / res.n).toFixed(3)} ms, PostgreSQL ${((res.pg * 1000) / res.n).toFixed(3)} ms  (${res.n} requests, log of ${size})`);
   }
 } finally {
   for (const s of servers) s.child.kill("SIGTERM");
