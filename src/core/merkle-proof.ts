@@ -35,7 +35,7 @@ function splitPoint(n: number): number {
  * power of two at least its length, so it splits into perfect aligned subtrees of
  * strictly decreasing size, which fold right to left into the RFC's (unbalanced) node.
  */
-function rangeHash(start: number, end: number, read: SubtreeHashReader): Uint8Array {
+function rangeHash(start: number, end: number, read: SubtreeHashReader, node: NodeHasher): Uint8Array {
   const parts: Uint8Array[] = [];
   for (let at = start; at < end; ) {
     let size = 1;
@@ -44,15 +44,18 @@ function rangeHash(start: number, end: number, read: SubtreeHashReader): Uint8Ar
     at += size;
   }
   let hash = parts.pop()!;
-  while (parts.length > 0) hash = nodeHash(parts.pop()!, hash);
+  while (parts.length > 0) hash = node(parts.pop()!, hash);
   return hash;
 }
 
+/** RFC 9162's interior node hash, SHA-256(0x01 || left || right): the core's by default; a store may pass a native one. */
+export type NodeHasher = (left: Uint8Array, right: Uint8Array) => Uint8Array;
+
 /** The RFC 9162 root of the first `treeSize` leaves, from their perfect subtrees (EMPTY_ROOT's rule aside: size >= 1). */
-export function generateRoot(treeSize: number, read: SubtreeHashReader): Uint8Array {
+export function generateRoot(treeSize: number, read: SubtreeHashReader, node: NodeHasher = nodeHash): Uint8Array {
   assertSize("treeSize", treeSize);
   if (treeSize < 1) throw new RangeError("the root of an empty tree is EMPTY_ROOT");
-  return rangeHash(0, treeSize, read);
+  return rangeHash(0, treeSize, read, node);
 }
 
 function assertSize(name: string, value: number): void {
@@ -66,7 +69,7 @@ function assertSize(name: string, value: number): void {
  * @example
  *   const proof = generateInclusionProof(position - 1, checkpoint.treeSize, store.subtreeHash);
  */
-export function generateInclusionProof(leafIndex: number, treeSize: number, read: SubtreeHashReader): Uint8Array[] {
+export function generateInclusionProof(leafIndex: number, treeSize: number, read: SubtreeHashReader, node: NodeHasher = nodeHash): Uint8Array[] {
   assertSize("leafIndex", leafIndex);
   assertSize("treeSize", treeSize);
   if (leafIndex >= treeSize) throw new RangeError(`leaf index ${leafIndex} is outside a tree of size ${treeSize}`);
@@ -78,10 +81,10 @@ export function generateInclusionProof(leafIndex: number, treeSize: number, read
   while (end - start > 1) {
     const k = splitPoint(end - start);
     if (m < k) {
-      path.push(rangeHash(start + k, end, read));
+      path.push(rangeHash(start + k, end, read, node));
       end = start + k;
     } else {
-      path.push(rangeHash(start, start + k, read));
+      path.push(rangeHash(start, start + k, read, node));
       start += k;
       m -= k;
     }
@@ -93,7 +96,7 @@ export function generateInclusionProof(leafIndex: number, treeSize: number, read
  * RFC 9162 section 2.1.4.1 consistency proof (PROOF) from `size1` to `size2`. Empty when
  * the sizes are equal or `size1` is 0 (every tree extends the empty one).
  */
-export function generateConsistencyProof(size1: number, size2: number, read: SubtreeHashReader): Uint8Array[] {
+export function generateConsistencyProof(size1: number, size2: number, read: SubtreeHashReader, node: NodeHasher = nodeHash): Uint8Array[] {
   assertSize("size1", size1);
   assertSize("size2", size2);
   if (size1 > size2) throw new RangeError(`size1 ${size1} is larger than size2 ${size2}`);
@@ -108,16 +111,16 @@ export function generateConsistencyProof(size1: number, size2: number, read: Sub
   while (m !== end - start) {
     const k = splitPoint(end - start);
     if (m <= k) {
-      proof.push(rangeHash(start + k, end, read));
+      proof.push(rangeHash(start + k, end, read, node));
       end = start + k;
     } else {
-      proof.push(rangeHash(start, start + k, read));
+      proof.push(rangeHash(start, start + k, read, node));
       start += k;
       m -= k;
       complete = false;
     }
   }
-  if (!complete) proof.push(rangeHash(start, end, read));
+  if (!complete) proof.push(rangeHash(start, end, read, node));
   return proof.reverse();
 }
 

@@ -1,13 +1,11 @@
 import type pg from "pg";
 import { LedgerError, merkleHashers, type Sha256 } from "../../core/index.js";
-import { generateConsistencyProof, generateInclusionProof, generateRoot, type SubtreeHashReader } from "../../core/merkle-proof.js";
+import { generateConsistencyProof, generateInclusionProof, generateRoot, type NodeHasher, type SubtreeHashReader } from "../../core/merkle-proof.js";
 import { nodeSha256 } from "../../ledger/batch-store.js";
 import type { CheckpointView } from "../../ledger/types.js";
 
 // Must match the ledger's STORED_LEVEL_STRIDE: annal.merkle_nodes holds levels 4, 8, 12...
 const STRIDE = 4;
-
-type Range = readonly [start: number, end: number];
 
 export interface PostgresProofs {
   /** RFC 9162 inclusion proof (audit path) for leaf `leafIndex` (= position - 1) in the tree of `treeSize`. */
@@ -69,29 +67,39 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
     return rows[0]?.position ?? 0;
   }
 
-  /** The subtrees `generate` reads, fetched in one round trip (with the latest checkpoint when `latest`), then `generate` over them. */
+  /**
+   * The subtrees `generate` reads, fetched in one round trip (with the latest checkpoint
+   * when `latest`), then `generate` over them. Generation reads the same ranges in the same
+   * order whatever their hashes, so the second pass takes them by turn.
+   */
   async function withStoredSubtrees<T>(
     size: number,
-    generate: (read: SubtreeHashReader) => T,
+    generate: (read: SubtreeHashReader, node: NodeHasher) => T,
     options: { eventPosition?: number; latest?: boolean } = {},
   ): Promise<{ value: T; latest: Pick<CheckpointView, "treeSize" | "rootHash"> | undefined; eventHash: Uint8Array | undefined }> {
-    const wanted: Range[] = [];
+    const wanted: number[] = []; // start, end, start, end, ...
     if (size > 0) {
-      generate((start, end) => {
-        wanted.push([start, end]);
-        return PLACEHOLDER;
-      });
+      generate(
+        (start, end) => {
+          wanted.push(start, end);
+          return PLACEHOLDER;
+        },
+        () => PLACEHOLDER,
+      );
     }
     const read = await readSubtrees(pool, wanted, size, cache, hashers, options.eventPosition, options.latest ?? false);
     if (size > read.durable) throw new LedgerError("ERR_NOT_FOUND", `tree size ${size} is beyond the log (size ${read.durable})`, { details: { treeSize: read.durable } });
     if (options.eventPosition !== undefined && read.eventHash !== undefined) remember(recentEvents, options.eventPosition, read.eventHash);
+    let turn = 0;
     const value =
       size > 0
         ? generate((start, end) => {
-            const hash = read.hashes.get(rangeKey(start, end));
+            const i = turn++;
+            if (wanted[2 * i] !== start || wanted[2 * i + 1] !== end) throw new LedgerError("ERR_INTERNAL", `proof generation asked for [${start}, ${end}) out of turn`);
+            const hash = read.hashes[i];
             if (!hash) throw new LedgerError("ERR_INTERNAL", `stored subtree [${start}, ${end}) is missing`);
             return hash;
-          })
+          }, hashers.node)
         : (undefined as T);
     return { value, latest: read.latest, eventHash: read.eventHash };
   }
@@ -100,12 +108,12 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
     treeSize,
     async inclusionProof(leafIndex, size) {
       assertIndex(leafIndex, size);
-      return (await withStoredSubtrees(size, (read) => generateInclusionProof(leafIndex, size, read), { eventPosition: leafIndex + 1 })).value;
+      return (await withStoredSubtrees(size, (read, node) => generateInclusionProof(leafIndex, size, read, node), { eventPosition: leafIndex + 1 })).value;
     },
     async latestInclusionProof(leafIndex) {
       if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) throw new LedgerError("ERR_INVALID_INPUT", `leaf index ${leafIndex} is not a non-negative integer`);
       const position = leafIndex + 1;
-      const proofAt = (size: number) => (read: SubtreeHashReader) => (size > 0 ? generateInclusionProof(leafIndex, size, read) : []);
+      const proofAt = (size: number) => (read: SubtreeHashReader, node: NodeHasher) => (size > 0 ? generateInclusionProof(leafIndex, size, read, node) : []);
       // Read for the latest size seen (0: none yet, or the leaf is beyond it, so only the
       // checkpoint is read), with the latest checkpoint itself.
       const guess = leafIndex < latestSeen ? latestSeen : 0;
@@ -124,11 +132,11 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
       if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size1 > size2) {
         throw new LedgerError("ERR_INVALID_INPUT", `consistency needs 1 <= from <= to, got from=${size1} to=${size2}`);
       }
-      return (await withStoredSubtrees(size2, (read) => generateConsistencyProof(size1, size2, read))).value;
+      return (await withStoredSubtrees(size2, (read, node) => generateConsistencyProof(size1, size2, read, node))).value;
     },
     async rootAt(size) {
       if (!Number.isSafeInteger(size) || size < 1) throw new LedgerError("ERR_INVALID_INPUT", `a root needs a tree size >= 1, got ${size}`);
-      return (await withStoredSubtrees(size, (read) => generateRoot(size, read))).value;
+      return (await withStoredSubtrees(size, (read, node) => generateRoot(size, read, node))).value;
     },
     async checkpointAt(size) {
       const { rows } = await pool.query<{ tree_size: number; root_hash: Buffer; note: string }>(
@@ -164,8 +172,6 @@ function assertIndex(leafIndex: number, size: number): void {
 
 /** A placeholder hash for generation's first pass, which only learns the ranges it needs. */
 const PLACEHOLDER = new Uint8Array(32);
-
-const rangeKey = (start: number, end: number) => `${start}:${end}`;
 
 interface SubtreeCache {
   get(level: number, index: number): Uint8Array | undefined;
@@ -212,63 +218,72 @@ const READ_SUBTREES = `
     JOIN unnest($2::smallint[], $3::bigint[]) AS k(level, index) ON n.level = k.level AND n.index = k.index`;
 
 interface SubtreeRead {
-  hashes: Map<string, Uint8Array>;
+  /** The hash of each wanted range, in the order asked for (undefined: missing from the store). */
+  hashes: Array<Uint8Array | undefined>;
   durable: number;
   latest: Pick<CheckpointView, "treeSize" | "rootHash"> | undefined;
   eventHash: Uint8Array | undefined;
 }
 
+/** A stored node's key: its level is a multiple of 4 below 64, and index * 16 stays a safe integer for any safe tree size. */
+const nodeKey = (level: number, index: number) => index * 16 + level / 4;
+
+/** A PostgreSQL array literal of integers (one text parameter, without pg's per-element escaping). */
+const intArray = (values: Iterable<number>) => `{${[...values].join(",")}}`;
+
 /**
- * Reads the hashes of perfect aligned subtrees [start, end) from the cache, leaves and
- * stored nodes, and the durable size (and the latest durable checkpoint when `latest`).
+ * Reads the hashes of perfect aligned subtrees [start, end) (`wanted`: start, end pairs)
+ * from the cache, leaves and stored nodes, and the durable size (and the latest durable
+ * checkpoint when `latest`).
  */
 async function readSubtrees(
   pool: pg.Pool,
-  ranges: readonly Range[],
+  wanted: readonly number[],
   size: number,
   cache: SubtreeCache,
   hashers: ReturnType<typeof merkleHashers>,
   eventPosition: number | undefined,
   latest: boolean,
 ): Promise<SubtreeRead> {
-  // Each range not in the cache becomes `count` children at the stored stratum at or below its level.
-  const plans: Array<{ key: string; level: number; index: number; base: number; children: number[] }> = [];
-  const hashes = new Map<string, Uint8Array>();
-  for (const [start, end] of ranges) {
-    const key = rangeKey(start, end);
-    if (hashes.has(key)) continue;
-    const level = Math.round(Math.log2(end - start));
-    const cached = cache.get(level, start / (end - start));
-    if (cached) {
-      hashes.set(key, cached);
-      continue;
-    }
-    const base = level - (level % STRIDE);
-    const width = 2 ** base;
-    const first = start / width;
-    plans.push({ key, level, index: start / (end - start), base, children: Array.from({ length: 2 ** (level - base) }, (_, i) => first + i) });
-  }
+  const count = wanted.length / 2;
+  const hashes: SubtreeRead["hashes"] = new Array<Uint8Array | undefined>(count);
+  // Each range not in the cache becomes 2^(level - base) children at the stored stratum
+  // `base` at or below its level (base 0: leaves).
+  const plans: Array<{ turn: number; level: number; index: number; base: number; first: number; width: number }> = [];
   const leafPositions = new Set<number>();
   if (eventPosition !== undefined) leafPositions.add(eventPosition);
   const nodes = new Map<number, Uint8Array>();
   const wantedNodes = new Map<number, { level: number; index: number }>();
-  for (const p of plans) {
-    for (const index of p.children) {
-      if (p.base === 0) {
-        leafPositions.add(index + 1);
+  for (let turn = 0; turn < count; turn++) {
+    const start = wanted[2 * turn]!;
+    const width = wanted[2 * turn + 1]! - start;
+    const level = Math.round(Math.log2(width));
+    const index = start / width;
+    const cached = cache.get(level, index);
+    if (cached) {
+      hashes[turn] = cached;
+      continue;
+    }
+    const base = level - (level % STRIDE);
+    const first = start / 2 ** base;
+    const children = 2 ** (level - base);
+    plans.push({ turn, level, index, base, first, width: children });
+    for (let child = first; child < first + children; child++) {
+      if (base === 0) {
+        leafPositions.add(child + 1);
         continue;
       }
-      const key = index * 64 + p.base;
-      const cached = cache.get(p.base, index);
-      if (cached) nodes.set(key, cached);
-      else wantedNodes.set(key, { level: p.base, index });
+      const key = nodeKey(base, child);
+      const node = cache.get(base, child);
+      if (node) nodes.set(key, node);
+      else wantedNodes.set(key, { level: base, index: child });
     }
   }
   const list = [...wantedNodes.values()];
   const { rows } = await pool.query<{ level: number; index: string | number; hash: Buffer | null }>({
     name: "annal_read_subtrees",
     text: READ_SUBTREES,
-    values: [[...leafPositions], list.map((k) => k.level), list.map((k) => k.index), latest],
+    values: [intArray(leafPositions), intArray(list.map((k) => k.level)), intArray(list.map((k) => k.index)), latest],
   });
   let durable = 0;
   let latestCheckpoint: SubtreeRead["latest"];
@@ -282,24 +297,27 @@ async function readSubtrees(
       const hash = new Uint8Array(r.hash!);
       leaves.set(index - 1, hashers.leaf(hash));
       if (index === eventPosition) eventHash = hash;
-    } else nodes.set(index * 64 + r.level, new Uint8Array(r.hash!));
+    } else nodes.set(nodeKey(r.level, index), new Uint8Array(r.hash!));
   }
   // Only subtrees inside the durable log are cached: a node of a batch a crash could take
   // back might be written again with another hash.
   const durableOnly = size <= durable;
   if (durableOnly) for (const { level, index } of list) {
-    const hash = nodes.get(index * 64 + level);
+    const hash = nodes.get(nodeKey(level, index));
     if (hash) cache.set(level, index, hash);
   }
   for (const p of plans) {
-    let layer = p.children.map((index) => (p.base === 0 ? leaves.get(index) : nodes.get(index * 64 + p.base)));
-    if (layer.some((h) => h === undefined)) continue; // reported by the caller as missing
-    while (layer.length > 1) {
-      const next: Uint8Array[] = [];
-      for (let i = 0; i < layer.length; i += 2) next.push(hashers.node(layer[i]!, layer[i + 1]!));
-      layer = next;
+    const layer: Uint8Array[] = [];
+    for (let child = p.first; child < p.first + p.width; child++) {
+      const hash = p.base === 0 ? leaves.get(child) : nodes.get(nodeKey(p.base, child));
+      if (hash === undefined) break; // reported by the caller as missing
+      layer.push(hash);
     }
-    hashes.set(p.key, layer[0]!);
+    if (layer.length < p.width) continue;
+    for (let n = layer.length; n > 1; n /= 2) {
+      for (let i = 0; i < n; i += 2) layer[i / 2] = hashers.node(layer[i]!, layer[i + 1]!);
+    }
+    hashes[p.turn] = layer[0]!;
     if (durableOnly) cache.set(p.level, p.index, layer[0]!);
   }
   return { hashes, durable, latest: latestCheckpoint, eventHash };
