@@ -75,8 +75,8 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
   async function withStoredSubtrees<T>(
     size: number,
     generate: (read: SubtreeHashReader, node: NodeHasher) => T,
-    options: { eventPosition?: number; latest?: boolean } = {},
-  ): Promise<{ value: T; latest: Pick<CheckpointView, "treeSize" | "rootHash"> | undefined; eventHash: Uint8Array | undefined }> {
+    options: { eventPosition?: number; latest?: boolean; beyondLog?: "fail" | "skip" } = {},
+  ): Promise<{ value: T | undefined; latest: Pick<CheckpointView, "treeSize" | "rootHash"> | undefined; eventHash: Uint8Array | undefined }> {
     const wanted: number[] = []; // start, end, start, end, ...
     if (size > 0) {
       generate(
@@ -88,7 +88,11 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
       );
     }
     const read = await readSubtrees(pool, wanted, size, cache, hashers, options.eventPosition, options.latest ?? false);
-    if (size > read.durable) throw new LedgerError("ERR_NOT_FOUND", `tree size ${size} is beyond the log (size ${read.durable})`, { details: { treeSize: read.durable } });
+    if (size > read.durable) {
+      // "skip": a guessed size (latestInclusionProof) that the log does not reach; the caller reads again.
+      if (options.beyondLog === "skip") return { value: undefined, latest: read.latest, eventHash: read.eventHash };
+      throw new LedgerError("ERR_NOT_FOUND", `tree size ${size} is beyond the log (size ${read.durable})`, { details: { treeSize: read.durable } });
+    }
     if (options.eventPosition !== undefined && read.eventHash !== undefined) remember(recentEvents, options.eventPosition, read.eventHash);
     let turn = 0;
     const value =
@@ -100,7 +104,7 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
             if (!hash) throw new LedgerError("ERR_INTERNAL", `stored subtree [${start}, ${end}) is missing`);
             return hash;
           }, hashers.node)
-        : (undefined as T);
+        : undefined;
     return { value, latest: read.latest, eventHash: read.eventHash };
   }
 
@@ -108,7 +112,7 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
     treeSize,
     async inclusionProof(leafIndex, size) {
       assertIndex(leafIndex, size);
-      return (await withStoredSubtrees(size, (read, node) => generateInclusionProof(leafIndex, size, read, node), { eventPosition: leafIndex + 1 })).value;
+      return (await withStoredSubtrees(size, (read, node) => generateInclusionProof(leafIndex, size, read, node), { eventPosition: leafIndex + 1 })).value!;
     },
     async latestInclusionProof(leafIndex) {
       if (!Number.isSafeInteger(leafIndex) || leafIndex < 0) throw new LedgerError("ERR_INVALID_INPUT", `leaf index ${leafIndex} is not a non-negative integer`);
@@ -117,26 +121,27 @@ export function createPostgresProofs(pool: pg.Pool, options: { cachedNodes?: num
       // Read for the latest size seen (0: none yet, or the leaf is beyond it, so only the
       // checkpoint is read), with the latest checkpoint itself.
       const guess = leafIndex < latestSeen ? latestSeen : 0;
-      const first = await withStoredSubtrees(guess, proofAt(guess), { eventPosition: position, latest: true });
+      const first = await withStoredSubtrees(guess, proofAt(guess), { eventPosition: position, latest: true, beyondLog: "skip" });
       const checkpoint = first.latest;
       if (checkpoint === undefined) return undefined;
-      latestSeen = Math.max(latestSeen, checkpoint.treeSize);
+      latestSeen = checkpoint.treeSize; // as read now, even if smaller (a log restored from a backup)
       if (leafIndex >= checkpoint.treeSize) return { checkpoint };
       // The latest has moved since: read again for it. It is answered even if a newer one
       // landed meanwhile: it was the latest when read.
       const read = checkpoint.treeSize === guess ? first : await withStoredSubtrees(checkpoint.treeSize, proofAt(checkpoint.treeSize), { eventPosition: position });
       if (read.eventHash === undefined) throw new LedgerError("ERR_INTERNAL", `the event at ${position} is missing below the checkpoint of size ${checkpoint.treeSize}`);
+      if (read.value === undefined) throw new LedgerError("ERR_INTERNAL", `no proof of ${position} in the checkpoint of size ${checkpoint.treeSize}`);
       return { checkpoint, proof: { auditPath: read.value, eventHash: read.eventHash } };
     },
     async consistencyProof(size1, size2) {
       if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size1 > size2) {
         throw new LedgerError("ERR_INVALID_INPUT", `consistency needs 1 <= from <= to, got from=${size1} to=${size2}`);
       }
-      return (await withStoredSubtrees(size2, (read, node) => generateConsistencyProof(size1, size2, read, node))).value;
+      return (await withStoredSubtrees(size2, (read, node) => generateConsistencyProof(size1, size2, read, node))).value!;
     },
     async rootAt(size) {
       if (!Number.isSafeInteger(size) || size < 1) throw new LedgerError("ERR_INVALID_INPUT", `a root needs a tree size >= 1, got ${size}`);
-      return (await withStoredSubtrees(size, (read, node) => generateRoot(size, read, node))).value;
+      return (await withStoredSubtrees(size, (read, node) => generateRoot(size, read, node))).value!;
     },
     async checkpointAt(size) {
       const { rows } = await pool.query<{ tree_size: number; root_hash: Buffer; note: string }>(
