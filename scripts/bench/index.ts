@@ -282,7 +282,8 @@ async function benchProofsAtScale(adminUrl: string, home: string) {
   let url = process.env.BENCH_PROOF_DATABASE_URL;
   if (!url) {
     url = await createDatabase(adminUrl, "bench_proofs");
-    const config = loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_SIGN_WORKERS: "2" });
+    // A 10,000-event batch is one statement, which may take longer than the default 3 s statement timeout on a loaded machine.
+    const config = loadConfig({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "silent", ANNAL_AUTH: "off", ANNAL_SIGN_WORKERS: "2", ANNAL_DB_STATEMENT_TIMEOUT_MS: "300000", ANNAL_REQUEST_TIMEOUT_MS: "400000" });
     const annal = await openAnnal(config, pino({ level: "silent" }));
     try {
       const { bulkFillLog } = await import("./bulk-fill.js");
@@ -292,7 +293,9 @@ async function benchProofsAtScale(adminUrl: string, home: string) {
       await annal.close();
     }
   }
-  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" });
+  // BENCH_PROOF_HOME: the ANNAL_HOME the reused log was filled with (scripts/bench/proof-fill.ts),
+  // so the server holds the key in force instead of publishing a key of its own.
+  const server = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: process.env.BENCH_PROOF_HOME ?? home, ANNAL_LOG_LEVEL: "warn", ANNAL_AUTH: "off", ANNAL_ARCHIVE: "off" });
   try {
     const { benchInclusionProofs } = await import("./verify-bench.js");
     const size = Number((await (await fetch(`${server.url}/checkpoints/latest`)).json() as { treeSize: number }).treeSize);

@@ -7,6 +7,7 @@
 //          cover the hashes through the Merkle roots;
 //   proof: GET /proofs/inclusion latency for random positions against the latest checkpoint.
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import { availableParallelism } from "node:os";
 import pg from "pg";
 import { createDatabaseSource } from "../../src/cli/event-sources.js";
@@ -155,18 +156,34 @@ async function postmasterOf(url: string): Promise<number | undefined> {
 /**
  * GET /proofs/inclusion latency for random positions of a log of `events` events against
  * the latest checkpoint: sequential requests on a warm keep-alive connection, after 100
- * unrecorded ones (connections and caches warm up).
+ * unrecorded ones (connections and caches warm up), each timed until its whole body is
+ * read. The client is node:http with a keep-alive agent, not fetch: on this machine's two
+ * shared cores fetch (undici) costs the client about 0.5 ms more CPU per request, which
+ * competes with the server being measured (scripts/bench/proof-ab.ts times both clients).
  */
 export async function benchInclusionProofs(opts: { url: string; events: number; requests: number; headers?: Record<string, string> }): Promise<{ requests: number; p50Ms: number; p99Ms: number }> {
   const base = opts.url.replace(/\/+$/, "");
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (url: string) =>
+    new Promise<void>((resolve, reject) => {
+      http
+        .get(url, { agent, headers: opts.headers ?? {} }, (response) => {
+          response.on("data", () => undefined);
+          response.on("error", reject);
+          response.on("end", () => (response.statusCode === 200 ? resolve() : reject(new Error(`GET /proofs/inclusion answered ${response.statusCode}`))));
+        })
+        .on("error", reject);
+    });
   const latencies: number[] = [];
-  for (let i = 0; i < opts.requests + 100; i++) {
-    const position = 1 + Math.floor(Math.random() * opts.events);
-    const t0 = performance.now();
-    const response = await fetch(`${base}/proofs/inclusion?position=${position}`, { headers: opts.headers ?? {} });
-    await response.arrayBuffer();
-    if (!response.ok) throw new Error(`GET /proofs/inclusion answered ${response.status}`);
-    if (i >= 100) latencies.push(performance.now() - t0);
+  try {
+    for (let i = 0; i < opts.requests + 100; i++) {
+      const position = 1 + Math.floor(Math.random() * opts.events);
+      const t0 = performance.now();
+      await get(`${base}/proofs/inclusion?position=${position}`);
+      if (i >= 100) latencies.push(performance.now() - t0);
+    }
+  } finally {
+    agent.destroy();
   }
   latencies.sort((a, b) => a - b);
   return { requests: opts.requests, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };

@@ -18,6 +18,12 @@ export interface ProofReader {
   listCheckpoints(fromTreeSize: number, limit: number): Promise<CheckpointView[]>;
   /** The stored hash of the event at `position` (a leaf), to check a proof before serving it; read from the record when absent. */
   eventHash?(position: number): Promise<Uint8Array | undefined>;
+  /**
+   * The latest checkpoint's size and root and, when the leaf is inside it, the leaf's
+   * proof and its event's stored hash, in one read where the store can; when absent the
+   * route reads the latest checkpoint, then the proof.
+   */
+  latestInclusionProof?(leafIndex: number): Promise<{ checkpoint: Pick<CheckpointView, "treeSize" | "rootHash">; proof?: { auditPath: Uint8Array[]; eventHash: Uint8Array } } | undefined>;
 }
 
 /** What the HTTP edge needs from the rest of Annal. Wired once, in the composition root. */

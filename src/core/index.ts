@@ -54,6 +54,7 @@ export {
   inclusionProofOf,
   verifyConsistencyProof,
   verifyInclusionProof,
+  type NodeHasher,
   type ProofVerdict,
   type SubtreeHashReader,
 } from "./merkle-proof.js";

@@ -1,6 +1,6 @@
 import { equalBytes } from "./bytes.js";
-import { HASH_LENGTH } from "./hash.js";
-import { EMPTY_ROOT, nodeHash } from "./merkle.js";
+import { HASH_LENGTH, sha256, type Sha256 } from "./hash.js";
+import { EMPTY_ROOT, merkleHashers, nodeHash } from "./merkle.js";
 
 // RFC 9162 section 2.1.3 (inclusion) and 2.1.4 (consistency) proofs over the tree of
 // merkle.ts. Indices and sizes are safe integers; halving uses Math.floor, not `>>`,
@@ -35,7 +35,7 @@ function splitPoint(n: number): number {
  * power of two at least its length, so it splits into perfect aligned subtrees of
  * strictly decreasing size, which fold right to left into the RFC's (unbalanced) node.
  */
-function rangeHash(start: number, end: number, read: SubtreeHashReader): Uint8Array {
+function rangeHash(start: number, end: number, read: SubtreeHashReader, node: NodeHasher): Uint8Array {
   const parts: Uint8Array[] = [];
   for (let at = start; at < end; ) {
     let size = 1;
@@ -44,15 +44,18 @@ function rangeHash(start: number, end: number, read: SubtreeHashReader): Uint8Ar
     at += size;
   }
   let hash = parts.pop()!;
-  while (parts.length > 0) hash = nodeHash(parts.pop()!, hash);
+  while (parts.length > 0) hash = node(parts.pop()!, hash);
   return hash;
 }
 
+/** RFC 9162's interior node hash, SHA-256(0x01 || left || right): the core's by default; a store may pass a native one. */
+export type NodeHasher = (left: Uint8Array, right: Uint8Array) => Uint8Array;
+
 /** The RFC 9162 root of the first `treeSize` leaves, from their perfect subtrees (EMPTY_ROOT's rule aside: size >= 1). */
-export function generateRoot(treeSize: number, read: SubtreeHashReader): Uint8Array {
+export function generateRoot(treeSize: number, read: SubtreeHashReader, node: NodeHasher = nodeHash): Uint8Array {
   assertSize("treeSize", treeSize);
   if (treeSize < 1) throw new RangeError("the root of an empty tree is EMPTY_ROOT");
-  return rangeHash(0, treeSize, read);
+  return rangeHash(0, treeSize, read, node);
 }
 
 function assertSize(name: string, value: number): void {
@@ -66,7 +69,7 @@ function assertSize(name: string, value: number): void {
  * @example
  *   const proof = generateInclusionProof(position - 1, checkpoint.treeSize, store.subtreeHash);
  */
-export function generateInclusionProof(leafIndex: number, treeSize: number, read: SubtreeHashReader): Uint8Array[] {
+export function generateInclusionProof(leafIndex: number, treeSize: number, read: SubtreeHashReader, node: NodeHasher = nodeHash): Uint8Array[] {
   assertSize("leafIndex", leafIndex);
   assertSize("treeSize", treeSize);
   if (leafIndex >= treeSize) throw new RangeError(`leaf index ${leafIndex} is outside a tree of size ${treeSize}`);
@@ -78,10 +81,10 @@ export function generateInclusionProof(leafIndex: number, treeSize: number, read
   while (end - start > 1) {
     const k = splitPoint(end - start);
     if (m < k) {
-      path.push(rangeHash(start + k, end, read));
+      path.push(rangeHash(start + k, end, read, node));
       end = start + k;
     } else {
-      path.push(rangeHash(start, start + k, read));
+      path.push(rangeHash(start, start + k, read, node));
       start += k;
       m -= k;
     }
@@ -93,7 +96,7 @@ export function generateInclusionProof(leafIndex: number, treeSize: number, read
  * RFC 9162 section 2.1.4.1 consistency proof (PROOF) from `size1` to `size2`. Empty when
  * the sizes are equal or `size1` is 0 (every tree extends the empty one).
  */
-export function generateConsistencyProof(size1: number, size2: number, read: SubtreeHashReader): Uint8Array[] {
+export function generateConsistencyProof(size1: number, size2: number, read: SubtreeHashReader, node: NodeHasher = nodeHash): Uint8Array[] {
   assertSize("size1", size1);
   assertSize("size2", size2);
   if (size1 > size2) throw new RangeError(`size1 ${size1} is larger than size2 ${size2}`);
@@ -108,16 +111,16 @@ export function generateConsistencyProof(size1: number, size2: number, read: Sub
   while (m !== end - start) {
     const k = splitPoint(end - start);
     if (m <= k) {
-      proof.push(rangeHash(start + k, end, read));
+      proof.push(rangeHash(start + k, end, read, node));
       end = start + k;
     } else {
-      proof.push(rangeHash(start, start + k, read));
+      proof.push(rangeHash(start, start + k, read, node));
       start += k;
       m -= k;
       complete = false;
     }
   }
-  if (!complete) proof.push(rangeHash(start, end, read));
+  if (!complete) proof.push(rangeHash(start, end, read, node));
   return proof.reverse();
 }
 
@@ -160,25 +163,27 @@ function badHash(hashes: readonly Uint8Array[]): boolean {
  * hash)) is leaf `leafIndex` of the tree of `treeSize` leaves with root `root`?
  *
  * A proof binds the size only through its shape; trust `root` and `treeSize` only as a
- * pair from a verified checkpoint.
+ * pair from a verified checkpoint. `hash`: another SHA-256 implementation (same bytes),
+ * e.g. node:crypto on a server that checks every proof it serves.
  */
-export function verifyInclusionProof(leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): ProofVerdict {
+export function verifyInclusionProof(leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array, hash: Sha256 = sha256): ProofVerdict {
   if (!Number.isSafeInteger(leafIndex) || leafIndex < 0 || !Number.isSafeInteger(treeSize) || treeSize < 0) return no("leaf index and tree size must be safe non-negative integers");
   if (leafIndex >= treeSize) return no(`leaf index ${leafIndex} is outside a tree of size ${treeSize}`);
   if (badHash([leafHash, root, ...proof])) return no(`every hash must be ${HASH_LENGTH} bytes`);
+  const node = hash === sha256 ? nodeHash : merkleHashers(hash).node;
   let fn = leafIndex;
   let sn = treeSize - 1;
   let r = leafHash;
   for (const p of proof) {
     if (sn === 0) return no("proof is longer than the tree is deep");
     if (isOdd(fn) || fn === sn) {
-      r = nodeHash(p, r);
+      r = node(p, r);
       while (!isOdd(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      r = nodeHash(r, p);
+      r = node(r, p);
     }
     fn = half(fn);
     sn = half(sn);

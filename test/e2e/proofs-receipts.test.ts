@@ -89,8 +89,17 @@ describe("proofs over HTTP verify with annal/verify", () => {
         expect(verifyInclusion({ eventHash: event.hash, leafIndex: body.leafIndex, treeSize: size, auditPath: body.auditPath, rootHash: root })).toEqual({ ok: true });
       }
     }
-    const latest = await get<{ treeSize: number }>("/proofs/inclusion?position=1");
-    expect(latest.body.treeSize).toBe(checkpointSizes.at(-1));
+    // Without treeSize: against the latest checkpoint (read with the proof).
+    const latestSize = checkpointSizes.at(-1)!;
+    const latestRoot = (await get<CheckpointView>(`/checkpoints?treeSize=${latestSize}`)).body.rootHash;
+    for (const event of events) {
+      const { status, body } = await get<{ leafIndex: number; treeSize: number; rootHash: string; auditPath: string[] }>(`/proofs/inclusion?position=${event.position}`);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ leafIndex: event.position - 1, treeSize: latestSize, rootHash: latestRoot });
+      expect(verifyInclusion({ eventHash: event.hash, leafIndex: body.leafIndex, treeSize: latestSize, auditPath: body.auditPath, rootHash: latestRoot })).toEqual({ ok: true });
+    }
+    const beyond = await get<{ code: string; treeSize: number }>(`/proofs/inclusion?position=${latestSize + 1}`);
+    expect(beyond).toMatchObject({ status: 400, body: { code: "ERR_INVALID_INPUT", treeSize: latestSize } });
     expect((await get(`/proofs/inclusion?position=${checkpointSizes[2]! + 1}&treeSize=${checkpointSizes[2]}`)).status).toBe(400);
     expect((await get("/proofs/inclusion?position=1&treeSize=2")).status).toBe(404); // 2 is not a checkpointed size
     expect((await get("/proofs/inclusion")).status).toBe(400);

@@ -61,6 +61,39 @@ describe("proofs from stored subtree hashes", () => {
     }
   });
 
+  it("answers proofs against the latest checkpoint in one read while it stays the latest, and follows it when it moves", async () => {
+    let queries = 0;
+    const counted = new Proxy(t.pool, {
+      get: (target, prop): unknown => (prop === "query" ? (...args: Parameters<typeof target.query>) => (queries++, target.query(...args)) : Reflect.get(target, prop)),
+    });
+    const latestProofs = createPostgresProofs(counted);
+    const size = sizes.at(-1)!;
+    const root = (await proofs.checkpointAt(size))!.rootHash;
+    const check = async (index: number, expectedSize: number, expectedRoot: string, all: Uint8Array[], expectedQueries: number) => {
+      queries = 0;
+      const found = await latestProofs.latestInclusionProof(index);
+      expect(queries).toBe(expectedQueries);
+      expect(found?.checkpoint).toEqual({ treeSize: expectedSize, rootHash: expectedRoot });
+      expect(found?.proof?.auditPath).toEqual(inclusionProofOf(all, index, expectedSize));
+      expect(leafHash(found!.proof!.eventHash)).toEqual(all[index]);
+      expect(verifyInclusionProof(index, expectedSize, all[index]!, found!.proof!.auditPath, fromBase64(expectedRoot)!)).toEqual({ ok: true });
+    };
+    await check(0, size, root, leaves, 2); // nothing seen yet: the checkpoint, then the proof
+    for (let index = 1; index < size; index += 7) await check(index, size, root, leaves, 1);
+    queries = 0;
+    expect(await latestProofs.latestInclusionProof(size)).toEqual({ checkpoint: { treeSize: size, rootHash: root } }); // beyond it: no proof
+    expect(queries).toBe(1);
+
+    // The log moves on: the next proof is read again for the new latest checkpoint.
+    await t.ledger.append({ streamId: "p-moved", events: Array.from({ length: 20 }, (_, i) => ({ type: "Counted", data: { i } })) });
+    const moved = [...leaves, ...(await t.reader.readAll({ fromPosition: size + 1, limit: 100 })).map((r) => leafHash(fromBase64(r.hash)!))];
+    const movedRoot = (await proofs.checkpointAt(moved.length))!.rootHash;
+    await check(5, moved.length, movedRoot, moved, 2);
+    await check(moved.length - 1, moved.length, movedRoot, moved, 1);
+    await check(size - 1, moved.length, movedRoot, moved, 1);
+    await expect(latestProofs.latestInclusionProof(-1)).rejects.toMatchObject({ code: "ERR_INVALID_INPUT" });
+  });
+
   it("refuses sizes beyond the log and indices outside the tree", async () => {
     await expect(proofs.inclusionProof(0, 5000)).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
     await expect(proofs.inclusionProof(10, 10)).rejects.toMatchObject({ code: "ERR_INVALID_INPUT" });

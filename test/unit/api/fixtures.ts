@@ -48,7 +48,7 @@ export function unreachableReader(): { [K in keyof LedgerReader]: Mock<LedgerRea
 
 export function unreachableProofs(): { [K in keyof ProofReader]-?: Mock<NonNullable<ProofReader[K]>> } {
   const never = (): Promise<never> => Promise.reject(new Error("must not be reached"));
-  return { inclusionProof: vi.fn(never), consistencyProof: vi.fn(never), checkpointAt: vi.fn(never), listCheckpoints: vi.fn(never), eventHash: vi.fn(never) };
+  return { inclusionProof: vi.fn(never), consistencyProof: vi.fn(never), checkpointAt: vi.fn(never), listCheckpoints: vi.fn(never), eventHash: vi.fn(never), latestInclusionProof: vi.fn(never) };
 }
 
 /** An in-memory reader over `records` (all streams, in position order). */
