@@ -147,7 +147,8 @@ async function benchHttp(adminUrl: string, home: string) {
       console.log(`   batches since start: ${paths.join(", ")}; ${(Number(events) / Number(batches)).toFixed(1)} events per batch`);
     };
     // The append path alone: no projection or sealer following the log in the same process.
-    const lean = await startServerProcess({ DATABASE_URL: url, ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ANNAL_AUTH: "off", ANNAL_PROJECTIONS: "none", ANNAL_ARCHIVE: "off" }, runtime);
+    // A database of its own, so the default server's followers do not start behind its events.
+    const lean = await startServerProcess({ DATABASE_URL: await createDatabase(adminUrl, `bench_annal_http_lean_${runtime}`), ANNAL_HOME: home, ANNAL_LOG_LEVEL: "warn", ANNAL_ACCESS_LOG: "0", ANNAL_AUTH: "off", ANNAL_PROJECTIONS: "none", ANNAL_ARCHIVE: "off" }, runtime);
     try {
       await singleEvents(lean, `(c) HTTP single-event appends, 64 connections, auth off, followers off${tag}`);
     } finally {
