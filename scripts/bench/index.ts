@@ -17,7 +17,7 @@ import { startServerProcess, type ServerProcess } from "../../test/support/proce
 import { fillLog, payload } from "./fill-log.js";
 import { formatRow, runClosedLoop, type LoadResult } from "./stats.js";
 import { formatOpenLoop, runOpenLoop } from "./open-loop.js";
-import { parentPid, postgresCpuSeconds, processCpuSeconds } from "./proc-cpu.js";
+import { postgresCpuSeconds, postmasterOf, processCpuSeconds } from "./proc-cpu.js";
 import { formatStageBreakdown, parseStageMetrics, type StageScrape } from "./stage-breakdown.js";
 import type { DevClient } from "../../src/auth/index.js";
 
@@ -101,18 +101,6 @@ async function writerToken(url: string, home: string): Promise<string> {
   const body = (await response.json()) as { access_token?: string };
   if (body.access_token === undefined) throw new Error(`token request failed: ${response.status} ${JSON.stringify(body)}`);
   return body.access_token;
-}
-
-/** The postmaster of the server behind `url`: the parent of this session's backend. */
-async function postmasterOf(url: string): Promise<number | undefined> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    return parentPid(rows[0]!.pid);
-  } finally {
-    await client.end();
-  }
 }
 
 async function scrapeStages(url: string, headers: Record<string, string> = {}): Promise<StageScrape> {

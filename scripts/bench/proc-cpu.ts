@@ -4,6 +4,7 @@
 // two readings over a run, divided by the events appended, give CPU per append.
 import { readdirSync, readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import pg from "pg";
 
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
@@ -54,4 +55,19 @@ export function postgresCpuSeconds(postmasterPid: number): number {
     if (stat?.ppid === postmasterPid) ticks += stat.own;
   }
   return ticks / clockTicks();
+}
+
+/**
+ * The postmaster of the server behind `url` (the parent of this session's backend), for
+ * PostgreSQL's CPU time; undefined when the server is not on this machine's /proc.
+ */
+export async function postmasterOf(url: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    return parentPid(rows[0]!.pid);
+  } finally {
+    await client.end();
+  }
 }

@@ -9,10 +9,9 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { availableParallelism } from "node:os";
-import pg from "pg";
 import { createDatabaseSource } from "../../src/cli/event-sources.js";
 import { verifyLog } from "../../src/cli/verify.js";
-import { parentPid, postgresCpuSeconds } from "./proc-cpu.js";
+import { postgresCpuSeconds, postmasterOf } from "./proc-cpu.js";
 import { percentile } from "./stats.js";
 
 export interface VerificationBenchOptions {
@@ -138,18 +137,6 @@ function childrenCpuSeconds(): number {
     return (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime, in USER_HZ (100 on Linux)
   } catch {
     return 0;
-  }
-}
-
-/** The postmaster's pid, for PostgreSQL's CPU time (undefined when the server is not on this machine's /proc). */
-async function postmasterOf(url: string): Promise<number | undefined> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    return parentPid(rows[0]!.pid);
-  } finally {
-    await client.end();
   }
 }
 
