@@ -138,9 +138,10 @@ export function createTokenVerifier(deps: TokenVerifierDeps, options: TokenVerif
   const now = () => (deps.now ? deps.now().getTime() : Date.now());
 
   function remember(token: string, result: VerifiedToken): void {
-    const exp = typeof result.claims.exp === "number" ? result.claims.exp * 1000 : 0;
-    const until = Math.min(exp, now() + cacheMs);
-    if (cacheMs <= 0 || until <= now()) return;
+    const at = now();
+    // jwtVerify required `exp`; a missing one would make `until` NaN and nothing is kept.
+    const until = Math.min(Number(result.claims.exp) * 1000, at + cacheMs);
+    if (!(until > at)) return;
     if (verified.size >= cacheEntries) verified.delete(verified.keys().next().value!);
     verified.set(token, { token: result, until });
   }

@@ -29,9 +29,9 @@ export function createKeySigner(privateKey: KeyObject, options: KeySignerOptions
   const signOne = (message: Uint8Array) => new Uint8Array(sign(null, message, privateKey));
   let pool: SignPool | undefined;
   const workers = options.signWorkers ?? 0;
-  if ((options.signWorkers ?? 0) > 0 && typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
+  if (workers > 0 && typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
     // Under Bun, batches are signed inline (its eval'd workers differ from Node's).
-    pool = createSignPool(privateKey.export({ format: "pem", type: "pkcs8" }).toString(), options.signWorkers!);
+    pool = createSignPool(privateKey.export({ format: "pem", type: "pkcs8" }).toString(), workers);
   }
   return {
     keyId: keyIdOf(publicKey),
